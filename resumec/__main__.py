@@ -1,0 +1,3 @@
+from resumec.cli import main
+
+main()

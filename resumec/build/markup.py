@@ -1,0 +1,172 @@
+"""The small XML vocabulary templates render, parsed into blocks of runs.
+
+Templates emit markup rather than python-docx calls so a theme stays data:
+
+    block   <p style="Entry Title">…</p>     a paragraph in a named style
+            <bullet style="List Bullet">…</bullet>   a bulleted list item
+    inline  <b> <i> <u>                      bold, italic, underline
+            <span style="Date">…</span>      a named character style
+            <a href="https://…">…</a>        a hyperlink (http, https, mailto, tel only)
+            <tab/> <br/>                     a tab (to the style's tab stop), a line break
+
+Whitespace collapses as in HTML: runs of spaces and newlines become one space,
+and none survives at the start or end of a line. A block with no visible text
+is dropped, so templates can emit optional lines without wrapping them in ifs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from lxml import etree
+
+from resumec.build.text import safe_url
+
+BLOCKS = MappingProxyType({"p": "Normal", "bullet": "List Bullet"})  # element -> default style
+INLINE = frozenset({"b", "i", "u", "span", "a", "tab", "br"})
+_ATTRIBUTES = MappingProxyType({"p": {"style"}, "bullet": {"style"}, "span": {"style"}, "a": {"href"}})
+_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+class MarkupError(ValueError):
+    """The rendered template is not valid markup: a theme bug, reported with its line."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Run:
+    """One piece of a paragraph: text, a tab or a line break, with its formatting."""
+
+    kind: str  # "text" | "tab" | "br"
+    text: str = ""
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    style: str | None = None  # character style
+    href: str | None = None  # already checked by safe_url
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph to write: a named paragraph style and its runs."""
+
+    kind: str  # "p" | "bullet"
+    style: str
+    runs: tuple[Run, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(r.text if r.kind == "text" else ("\t" if r.kind == "tab" else "\n") for r in self.runs)
+
+
+def parse(markup: str) -> list[Block]:
+    """Parse one template's output into blocks; raise MarkupError on a theme bug."""
+    try:
+        # A parser per call: lxml parsers must not be shared between threads.
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True, huge_tree=True
+        )
+        root = etree.fromstring(f"<markup>{markup}</markup>".encode(), parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise MarkupError(f"invalid markup: {exc.msg}", line) from None
+    blocks: list[Block] = []
+    if root.text and root.text.strip():
+        raise MarkupError(f"text outside a block: {root.text.strip()[:40]!r}", root.sourceline)
+    for element in root:
+        if element.tag not in BLOCKS:
+            raise MarkupError(f"<{element.tag}> is not a block element (expected <p> or <bullet>)", element.sourceline)
+        _check_attributes(element)
+        runs: list[Run] = []
+        _inline(element, Run("text"), runs, element.tag)
+        collapsed = _collapse(runs)
+        if any(r.kind == "text" and r.text.strip() for r in collapsed):
+            style = element.get("style") or BLOCKS[element.tag]
+            blocks.append(Block(element.tag, style, tuple(collapsed)))
+        if element.tail and element.tail.strip():
+            raise MarkupError(f"text outside a block: {element.tail.strip()[:40]!r}", element.sourceline)
+    return blocks
+
+
+def _check_attributes(element: etree._Element) -> None:
+    allowed = _ATTRIBUTES.get(element.tag, frozenset())
+    for name in element.attrib:
+        if name not in allowed:
+            raise MarkupError(f"<{element.tag}> has no attribute {name!r}", element.sourceline)
+
+
+def _inline(element: etree._Element, fmt: Run, out: list[Run], where: str) -> None:
+    """Flatten nested inline elements into runs, each carrying its formatting."""
+    if element.text:
+        out.append(replace(fmt, kind="text", text=element.text))
+    for child in element:
+        if child.tag not in INLINE:
+            raise MarkupError(f"<{child.tag}> is not allowed inside <{where}>", child.sourceline)
+        _check_attributes(child)
+        if child.tag in ("tab", "br"):
+            if len(child) or (child.text and child.text.strip()):
+                raise MarkupError(f"<{child.tag}/> must be empty", child.sourceline)
+            out.append(replace(fmt, kind=child.tag, text=""))
+        else:
+            inner = fmt
+            if child.tag == "b":
+                inner = replace(fmt, bold=True)
+            elif child.tag == "i":
+                inner = replace(fmt, italic=True)
+            elif child.tag == "u":
+                inner = replace(fmt, underline=True)
+            elif child.tag == "span":
+                inner = replace(fmt, style=child.get("style") or None)
+            elif child.tag == "a":
+                if fmt.href is not None:
+                    raise MarkupError("<a> cannot be nested in another <a>", child.sourceline)
+                # Enforced here as well as in link(): an unsafe href keeps its text, loses the link.
+                inner = replace(fmt, href=safe_url(child.get("href", "")) or None)
+            _inline(child, inner, out, child.tag)
+        if child.tail:
+            out.append(replace(fmt, kind="text", text=child.tail))
+
+
+def _collapse(runs: list[Run]) -> list[Run]:
+    """HTML-like whitespace: one space between words, none at line edges."""
+    out: list[Run] = []
+    at_line_start = True
+    for run in runs:
+        if run.kind != "text":
+            _trim_trailing(out)
+            out.append(run)
+            at_line_start = True
+            continue
+        text = _SPACE.sub(" ", run.text)
+        if at_line_start or (out and out[-1].kind == "text" and out[-1].text.endswith(" ")):
+            text = text.lstrip(" ")
+        if not text:
+            continue
+        if out and out[-1].kind == "text" and _same_format(out[-1], run):
+            out[-1] = replace(out[-1], text=out[-1].text + text)
+        else:
+            out.append(replace(run, text=text))
+        at_line_start = False
+    _trim_trailing(out)
+    while out and out[-1].kind != "text":  # a dangling tab or break only adds blank space
+        out.pop()
+        _trim_trailing(out)
+    return out
+
+
+def _trim_trailing(out: list[Run]) -> None:
+    while out and out[-1].kind == "text":
+        stripped = out[-1].text.rstrip(" ")
+        if stripped:
+            out[-1] = replace(out[-1], text=stripped)
+            return
+        out.pop()
+
+
+def _same_format(a: Run, b: Run) -> bool:
+    return (a.bold, a.italic, a.underline, a.style, a.href) == (b.bold, b.italic, b.underline, b.style, b.href)

@@ -1,0 +1,225 @@
+"""Keep one LibreOffice running and convert DOCX files to PDF over UNO, one JSON line per request.
+
+Run as `<python with uno> bridge.py --soffice PATH --profile DIR --pipe NAME`.
+It uses only the standard library and `uno`, because it runs under the Python
+that ships LibreOffice's bindings (Debian's /usr/bin/python3, or the one inside
+LibreOffice.app), never under resumec's own interpreter.
+
+Protocol (stdout carries nothing else):
+  at start       {"spawned": true, "pid": <soffice launcher pid = its process group>}
+  then           {"ready": true, "pid": ...}  or  {"ready": false, "error": "..."} and exit
+  request        {"id": 1, "in": "/abs/in.docx", "out": "/abs/out.pdf", "pdfa": false}
+  reply          {"id": 1, "ok": true}
+                 {"id": 1, "ok": false, "error": "...", "fatal": false}
+"fatal": true means LibreOffice itself is gone; the bridge exits after replying.
+On stdin EOF, SIGTERM or SIGHUP the bridge kills LibreOffice and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+IMPORT_FILTER = "MS Word 2007 XML"
+NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
+NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE: don't fetch linked content
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def remove_sockets(profile: str, pipe: str) -> None:
+    """A killed LibreOffice leaves its UNIX sockets in /tmp (see resumec.convert._proc.ipc_socket_paths)."""
+    digest = hashlib.md5(profile_url(profile).encode("utf-16-le")).digest()
+    for name in ("SingleOfficeIPC_" + "".join(f"{byte:x}" for byte in digest), pipe):
+        try:
+            os.unlink(f"/tmp/OSL_PIPE_{os.getuid()}_{name}")
+        except OSError:
+            pass
+
+
+def profile_url(profile: str) -> str:
+    return pathlib.Path(os.path.abspath(profile)).as_uri()
+
+
+def start_soffice(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
+    """Its own process group, so killing it reaches soffice.bin behind the launcher."""
+    return subprocess.Popen(
+        [
+            soffice,
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+            f"-env:UserInstallation={profile_url(profile)}",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=sys.stderr,  # never our protocol channel
+        stderr=sys.stderr,
+        start_new_session=True,
+    )
+
+
+def stop_office(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
+    """Kill, not terminate: the profile is thrown away, so there is nothing worth saving."""
+    stopping.set()
+    kill_group(office.pid)
+    remove_sockets(profile, pipe)
+
+
+def exit_on_signal(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
+    """Handle SIGTERM/SIGHUP in a thread: the main thread may be stuck in a UNO call forever."""
+    signal.sigwait({signal.SIGTERM, signal.SIGHUP})
+    stop_office(office, profile, pipe, stopping)
+    os._exit(0)
+
+
+def exit_when_office_dies(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
+    """A bridge without its LibreOffice is useless; exiting tells the parent to start a new one."""
+    office.wait()
+    if stopping.is_set():
+        return  # we killed it ourselves and are exiting anyway
+    stop_office(office, profile, pipe, stopping)
+    os._exit(3)
+
+
+def connect(uno, office: subprocess.Popen, pipe: str, deadline: float):
+    """Retry until LibreOffice listens on the pipe; the first start builds a profile and takes ~1 s."""
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    url = f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext"
+    while True:
+        try:
+            context = resolver.resolve(url)
+            return context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+        except Exception as exc:  # NoConnectException until it listens; early calls may also fail
+            if office.poll() is not None:
+                raise RuntimeError(f"LibreOffice exited during start-up (status {office.returncode})") from None
+            if time.monotonic() > deadline:
+                detail = getattr(exc, "Message", "") or type(exc).__name__
+                raise RuntimeError(f"LibreOffice did not start in time ({detail})") from None
+            time.sleep(0.05)
+
+
+def props(uno, **values):
+    from com.sun.star.beans import PropertyValue
+
+    return tuple(PropertyValue(Name=name, Value=value) for name, value in values.items())
+
+
+def convert(uno, desktop, source: str, target: str, pdfa: bool) -> None:
+    """Load hidden and read-only with macros off, export, close: nothing stays open between requests."""
+    document = desktop.loadComponentFromURL(
+        uno.systemPathToFileUrl(source),
+        "_blank",
+        0,
+        props(
+            uno,
+            Hidden=True,
+            ReadOnly=True,
+            FilterName=IMPORT_FILTER,
+            MacroExecutionMode=NEVER_EXECUTE,
+            UpdateDocMode=NO_UPDATE,
+        ),
+    )
+    if document is None:
+        raise ValueError("not a readable Word document")
+    try:
+        options = {"UseTaggedPDF": True}  # keep in step with resumec.convert.oneshot.pdf_filter_data
+        if pdfa:
+            options["SelectPdfVersion"] = 2  # PDF/A-2b
+        filter_data = uno.Any("[]com.sun.star.beans.PropertyValue", props(uno, **options))
+        store = props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
+        uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(target), store))
+    finally:
+        try:
+            document.close(True)
+        except Exception:
+            document.dispose()
+
+
+def office_alive(office: subprocess.Popen, desktop) -> bool:
+    if office.poll() is not None:
+        return False
+    try:
+        desktop.getComponents()  # a cheap round trip: raises at once if the connection is gone
+        return True
+    except Exception:
+        return False
+
+
+def serve(uno, desktop, office: subprocess.Popen, reply) -> None:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request_id = None
+        try:
+            request = json.loads(line)
+            request_id = request.get("id")
+            convert(uno, desktop, request["in"], request["out"], bool(request.get("pdfa")))
+            reply({"id": request_id, "ok": True})
+        except Exception as exc:  # UNO raises its own exception types; report them all
+            fatal = not office_alive(office, desktop)
+            message = getattr(exc, "Message", "") or str(exc) or type(exc).__name__
+            reply({"id": request_id, "ok": False, "error": message.strip(), "fatal": fatal})
+            if fatal:
+                return
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--soffice", required=True)
+    parser.add_argument("--profile", required=True)
+    parser.add_argument("--pipe", required=True)
+    parser.add_argument("--start-timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    # Our stdout is the protocol; anything else that prints (uno, LibreOffice) goes to stderr.
+    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+
+    def reply(message: dict) -> None:
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    deadline = time.monotonic() + args.start_timeout
+    office = start_soffice(args.soffice, args.profile, args.pipe)
+    owned = (office, args.profile, args.pipe, threading.Event())
+    try:
+        # Block the signals before any other thread exists (so only the waiter thread gets them),
+        # but after starting LibreOffice, which would inherit the mask.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+        threading.Thread(target=exit_on_signal, args=owned, daemon=True).start()
+        reply({"spawned": True, "pid": office.pid})
+        try:
+            import uno
+
+            desktop = connect(uno, office, args.pipe, deadline)
+        except Exception as exc:
+            reply({"ready": False, "error": str(exc) or type(exc).__name__})
+            return 1
+        threading.Thread(target=exit_when_office_dies, args=owned, daemon=True).start()
+        reply({"ready": True, "pid": office.pid})
+        serve(uno, desktop, office, reply)
+        return 0
+    finally:
+        stop_office(*owned)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,69 @@
+"""Cache keys: a hash of everything that changes the output bytes, and nothing else.
+
+Two stages, two keys. The DOCX key covers the résumé's parsed content (so
+re-indenting or reordering keys still hits), the section order and titles, the
+theme's files, the output-affecting options and resumec's version. The PDF key
+covers the DOCX bytes' hash, the converter's identity and the PDF options, so an
+edit that yields the same DOCX still reuses the PDF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# Bump when the cache layout or key recipe changes meaning.
+KEY_SCHEMA = 1
+
+
+def _digest(parts: Mapping[str, Any]) -> str:
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def canonical_content(data: Any) -> str:
+    """Formatting-independent text of the parsed résumé."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def docx_key(
+    data: Any,
+    sections: list[tuple[str, str]],
+    theme_fingerprint: str,
+    options: Mapping[str, Any],
+    version: str,
+    epoch: int,
+    assets: Mapping[str, str] | None = None,
+) -> str:
+    """Key of the DOCX stage. `assets` maps referenced local files (photo) to their hashes."""
+    content = hashlib.sha256(canonical_content(data).encode("utf-8", "surrogatepass")).hexdigest()
+    return _digest(
+        {
+            "stage": "docx",
+            "schema": KEY_SCHEMA,
+            "content": content,
+            "sections": sections,
+            "theme": theme_fingerprint,
+            "options": dict(options),
+            "version": version,
+            "epoch": epoch,
+            "assets": dict(assets or {}),
+        }
+    )
+
+
+def pdf_key(docx_sha256: str, converter: str, options: Mapping[str, Any], version: str, epoch: int) -> str:
+    """Key of the PDF stage: the DOCX bytes decide, not how they were produced."""
+    return _digest(
+        {
+            "stage": "pdf",
+            "schema": KEY_SCHEMA,
+            "docx": docx_sha256,
+            "converter": converter,
+            "options": dict(options),
+            "version": version,
+            "epoch": epoch,
+        }
+    )

@@ -1,0 +1,113 @@
+"""Where outputs go, and writing them so that nothing is ever half-written.
+
+All new files are first written to temp files beside their targets; only when
+every one of them is complete are they renamed into place. A file that already
+holds exactly the bytes being produced is left alone, mtime included, so make
+and file watchers see no change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from resumec.errors import OutputError, UsageError
+
+SUFFIXES = {"docx": ".docx", "pdf": ".pdf", "png": ".png"}
+
+
+def plan(input_name: str, input_path: Path | None, output: Path | None, formats: tuple[str, ...], many: bool = False) -> dict[str, Path]:
+    """Map each format to its output path.
+
+    No `-o`: next to the input. `-o DIR` (an existing directory, a path ending
+    in a slash, a path without suffix, or any `-o` in a batch): inside it.
+    `-o FILE.pdf` / `FILE.docx`: that stem, with each format's suffix.
+    """
+    if input_path is None and output is None:
+        raise UsageError("reading from standard input needs -o FILE or -o DIR")
+    stem = input_path.stem if input_path is not None else "resume"
+    if output is None:
+        folder = input_path.parent  # type: ignore[union-attr]
+    elif many or output.is_dir() or str(output).endswith(os.sep) or output.suffix == "":
+        folder = output
+    elif output.suffix.lower() in SUFFIXES.values():
+        folder, stem = output.parent, output.stem
+    else:
+        raise UsageError(f"-o {output}: expected a directory or a file ending in .pdf or .docx")
+    return {fmt: folder / (stem + SUFFIXES[fmt]) for fmt in formats}
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    changed: bool  # False when the file already held these bytes
+
+
+def write_all(files: Mapping[Path, bytes]) -> list[Written]:
+    """Write every file atomically, or none of them.
+
+    Raises OutputError (exit 4) naming the path; temp files are removed and the
+    previous outputs stay exactly as they were.
+    """
+    pending: list[tuple[Path, str]] = []
+    results: list[Written] = []
+    try:
+        for path, data in files.items():
+            if _holds(path, data):
+                results.append(Written(path, False))
+                continue
+            pending.append((path, _write_temp(path, data)))
+            results.append(Written(path, True))
+        for path, tmp in pending:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        for _, tmp in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    return results
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _file_mode(path))
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return tmp
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's mode; new files get the usual 0666 & ~umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask

@@ -1,0 +1,183 @@
+"""Stage 2: check a parsed résumé against `resumec.schema`.
+
+It reports every violation in one go, in document order, because fixing a
+résumé one error per run is miserable. Unknown keys are ignored (the schema
+allows them everywhere), so the checker only walks what the schema describes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from resumec.errors import InputError
+from resumec.load import Source
+from resumec.schema import RESUME, Array, Node, Object, String
+
+__all__ = ["Violation", "check", "describe", "format_path", "validate"]
+
+JsonPath = tuple[str | int, ...]
+
+# Official iso8601 pattern (year 1000-2999, optional month and day); the
+# calendar check happens afterwards with datetime.date.
+_DATE = re.compile(r"([12][0-9]{3})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
+# Whitespace anywhere (Unicode too) and C0/C1 control characters.
+_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
+_BARE_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:[/:?#]|$)", re.ASCII)
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
+_SHOW_MAX = 40
+
+_ARTICLE_TYPE = {
+    String: "a string",
+    Array: "an array",
+    Object: "an object",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One schema problem; the path is what lets `check` point at LINE:COL."""
+
+    path: tuple[str | int, ...]
+    message: str  # e.g. "expected a string, got 42"
+
+
+def describe(value: Any) -> str:
+    """The value as JSON, cut to ~40 characters, so a message shows what was actually there."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    if len(text) > _SHOW_MAX:
+        text = text[: _SHOW_MAX - 1] + "…"
+    return text
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """("work", 1, "highlights", 0) -> "work[1].highlights[0]", in the JS style users know."""
+    if not path:
+        return "(root)"
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif _IDENT.fullmatch(step):
+            parts.append(f".{step}" if parts else step)
+        else:
+            parts.append(f"[{json.dumps(step, ensure_ascii=False)}]")
+    return "".join(parts)
+
+
+def _date_problem(text: str) -> str | None:
+    if text == "":  # real résumés use "" for "no date"
+        return None
+    m = _DATE.fullmatch(text)
+    if m is not None:
+        year, month, day = m.groups()
+        try:
+            datetime.date(int(year), int(month or 1), int(day or 1))
+        except ValueError:
+            pass
+        else:
+            return None
+    return f"not a valid date {describe(text)} (expected YYYY, YYYY-MM or YYYY-MM-DD)"
+
+
+def _url_problem(text: str) -> str | None:
+    if text == "":  # means absent
+        return None
+    reason = None
+    if _URL_BAD_CHAR.search(text):
+        reason = "it contains whitespace or a control character"
+    else:
+        try:
+            parts = urlsplit(text)
+            parts.port  # raises ValueError for a non-numeric or out-of-range port
+        except ValueError as e:
+            reason = str(e)
+        else:
+            if not parts.scheme:
+                reason = "no scheme such as https://"
+                if _BARE_HOST.match(text):
+                    reason += f"; did you mean https://{text}"
+            elif parts.scheme in ("http", "https") and not parts.hostname:
+                reason = "no host name"
+    if reason is None:
+        return None
+    return f"not a valid URL {describe(text)} ({reason})"
+
+
+def _email_problem(text: str) -> str | None:
+    if text == "" or _EMAIL.fullmatch(text):
+        return None
+    return f"not a valid email address {describe(text)} (expected local@domain)"
+
+
+_FORMAT_CHECKS = {
+    "date": _date_problem,
+    "uri": _url_problem,
+    "email": _email_problem,
+}
+
+
+def _expected(node: Node, value: Any) -> str:
+    return f"expected {_ARTICLE_TYPE[type(node)]}, got {describe(value)}"
+
+
+def _check(node: Node, value: Any, path: JsonPath, out: list[Violation]) -> None:
+    # Recursion depth is bounded by the schema (4 levels), not by the data.
+    if isinstance(node, String):
+        if not isinstance(value, str):
+            out.append(Violation(path, _expected(node, value)))
+        elif node.format is not None:
+            problem = _FORMAT_CHECKS[node.format](value)
+            if problem is not None:
+                out.append(Violation(path, problem))
+    elif isinstance(node, Object):
+        if not isinstance(value, dict):
+            out.append(Violation(path, _expected(node, value)))
+            return
+        properties = node.properties
+        for key, item in value.items():  # dict order is document order
+            sub = properties.get(key)
+            if sub is None:
+                continue  # unknown keys are allowed and ignored
+            if sub.__class__ is String and sub.format is None and item.__class__ is str:
+                continue  # the common case, without building a path
+            _check(sub, item, path + (key,), out)
+    else:
+        if not isinstance(value, list):
+            out.append(Violation(path, _expected(node, value)))
+            return
+        items = node.items
+        plain = items.__class__ is String and items.format is None
+        for index, item in enumerate(value):
+            if plain and item.__class__ is str:
+                continue
+            _check(items, item, path + (index,), out)
+
+
+def validate(data: Any) -> list[Violation]:
+    """Every violation in `data`, in document order; empty means valid."""
+    out: list[Violation] = []
+    _check(RESUME, data, (), out)
+    return out
+
+
+def check(source: Source) -> None:
+    """Raise one `InputError` listing every violation as FILE:LINE:COL: path: message."""
+    violations = validate(source.data)
+    if not violations:
+        return
+    name = source.name
+    details = []
+    for v in violations:
+        line, col = source.locate(v.path)
+        details.append(f"{name}:{line}:{col}: {format_path(v.path)}: {v.message}")
+    count = len(violations)
+    raise InputError(f"{name}: {count} problem{'s' if count != 1 else ''}", details=details)

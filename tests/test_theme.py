@@ -1,0 +1,271 @@
+"""Theme discovery, theme.toml validation and fingerprints (resumec/theme.py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from resumec.errors import InputError
+from resumec.theme import (
+    BUILTIN_DIR,
+    SECTION_KEYS,
+    builtin_themes,
+    length_pt,
+    load_theme,
+    localized,
+    titles_for,
+)
+
+CLASSIC = BUILTIN_DIR / "classic"
+
+
+@pytest.fixture
+def theme_copy(tmp_path: Path) -> Path:
+    """A writable copy of classic, to break in different ways."""
+    target = tmp_path / "mytheme"
+    shutil.copytree(CLASSIC, target)
+    return target
+
+
+def write_toml(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "theme.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+# --- built-in themes ---------------------------------------------------------------
+
+
+def test_classic_loads_with_every_section_and_title():
+    theme = load_theme("classic")
+    assert theme.name == "classic"
+    assert theme.root.resolve() == CLASSIC.resolve()
+    assert sorted(theme.sections) == sorted(SECTION_KEYS)
+    assert theme.sections[0] == "work"
+    assert set(theme.titles) == set(SECTION_KEYS)
+    assert theme.titles["work"] == "Experience"
+    assert all(isinstance(v, str) and v for v in theme.titles.values())
+    assert len(theme.fingerprint) == 64 and int(theme.fingerprint, 16) >= 0
+    assert theme.config["page"]["size"] == "a4"
+
+
+def test_builtin_themes_lists_classic_with_a_description():
+    themes = dict(builtin_themes())
+    assert "classic" in themes
+    assert themes["classic"].strip()
+    assert "\n" not in themes["classic"]
+
+
+def test_unknown_builtin_lists_available_names():
+    with pytest.raises(InputError) as info:
+        load_theme("fancy")
+    assert "unknown theme 'fancy'" in info.value.message
+    assert "classic" in info.value.message
+    assert info.value.exit_code == 1
+
+
+def test_missing_folder_path():
+    with pytest.raises(InputError, match="does not exist"):
+        load_theme("./no/such/theme")
+
+
+def test_theme_module_does_not_import_jinja2_or_docx():
+    code = (
+        "import sys; from resumec.theme import load_theme; load_theme('classic'); "
+        "bad = [m for m in ('jinja2', 'docx', 'lxml', 'markupsafe') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --- fingerprints ------------------------------------------------------------------
+
+
+def test_fingerprint_is_content_based(theme_copy: Path):
+    classic = load_theme("classic")
+    copy = load_theme(str(theme_copy))
+    assert copy.fingerprint == classic.fingerprint  # same bytes, different place
+    assert load_theme(str(theme_copy)).fingerprint == copy.fingerprint  # stable
+
+    template = theme_copy / "templates" / "work.xml.j2"
+    template.write_text(template.read_text("utf-8") + "\n", encoding="utf-8")
+    edited = load_theme(str(theme_copy)).fingerprint
+    assert edited != copy.fingerprint
+
+    (theme_copy / "templates" / "extra.xml.j2").write_text("", encoding="utf-8")
+    added = load_theme(str(theme_copy)).fingerprint
+    assert added != edited
+
+    (theme_copy / "templates" / "extra.xml.j2").rename(theme_copy / "templates" / "other.xml.j2")
+    assert load_theme(str(theme_copy)).fingerprint != added
+
+
+def test_path_theme_name_and_relative_spec(theme_copy: Path, monkeypatch):
+    monkeypatch.chdir(theme_copy.parent)
+    theme = load_theme("./mytheme")
+    assert theme.name == "classic"  # from [theme] name
+    assert theme.display(theme.root / "theme.toml") == "./mytheme/theme.toml"
+
+
+# --- errors name the file ------------------------------------------------------------
+
+
+def test_bad_toml_reports_file_line_and_column(tmp_path: Path):
+    folder = tmp_path / "broken"
+    write_toml(folder, '[theme]\nname = "x"\ndescription = \n')
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    message = info.value.message
+    assert message.startswith(f"{folder}/theme.toml:3:")
+    assert "Invalid value" in message
+
+
+def test_builtin_style_path_in_messages(tmp_path: Path, monkeypatch):
+    folder = write_toml(tmp_path / "x", "[page]\nsize = 'a5'\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_theme("./x")
+    assert info.value.message == "./x/theme.toml: invalid theme"
+    assert any("size must be one of 'a4', 'letter'" in d for d in info.value.details)
+    assert all(d.startswith("./x/theme.toml: ") for d in info.value.details)
+    assert folder.is_dir()
+
+
+def test_missing_theme_toml(tmp_path: Path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    assert "theme.toml" in info.value.message
+    assert "missing" in info.value.message
+
+
+def test_not_utf8(tmp_path: Path):
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / "theme.toml").write_bytes(b'[theme]\nname = "caf\xe9"\n')
+    with pytest.raises(InputError, match=r"theme.toml:2: not valid UTF-8"):
+        load_theme(str(folder))
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[page]\nmargins = { top = '2 furlongs' }\n", "[page] margins.top"),
+        ("[colors]\naccent = 'blue'\n", "[colors] accent must be a hex colour"),
+        ("[fonts]\nbody = 3\n", "[fonts] body must be a font family name"),
+        ("[sections]\norder = ['work', 'hobbies']\n", "unknown section 'hobbies'"),
+        ("[sections]\norder = ['work', 'work']\n", "lists a section twice"),
+        ("[titles]\nwork = 5\n", "[titles] work must be a string"),
+        ("[dates]\nmonths = ['Jan']\n", "list of 12 month names"),
+        ("[styles.Normal]\nsize = 'big'\n", "[styles.Normal] size must be a number"),
+        ("[styles.Normal]\nwobble = true\n", "unknown property 'wobble'"),
+        ("[styles.X]\ntype = 'character'\nspace_after = 3\n", "space_after applies only to paragraph styles"),
+        ("[styles.X]\ntype = 'table'\n", "type must be \"paragraph\" or \"character\""),
+        ("[styles.X]\ncolor = 'nope'\n", "must be a hex colour or a name from [colors]"),
+        ("[styles.X]\nbullet = '--'\n", "bullet must be a single character"),
+        ("[styles.X]\nborder_bottom = { width = 'thin' }\n", "border_bottom.width must be a number"),
+        ("[wat]\nx = 1\n", "unknown table [wat]"),
+        ("theme = 'x'\n", "theme must be a table"),
+        ("[locales.de]\nstyles = {}\n", "may only hold titles, labels and dates"),
+    ],
+)
+def test_bad_types_are_reported(tmp_path: Path, toml: str, expected: str):
+    folder = write_toml(tmp_path / "t", toml)
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    assert any(expected in line for line in info.value.lines()), info.value.lines()
+
+
+def test_every_problem_reported_at_once(tmp_path: Path):
+    folder = write_toml(tmp_path / "t", "[page]\nsize = 'a3'\n[colors]\ntext = 'red'\n")
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    assert len(info.value.details) == 2
+
+
+def test_minimal_theme_gets_defaults(tmp_path: Path):
+    folder = write_toml(
+        tmp_path / "mini", "[theme]\nname = 'mini'\n[sections]\norder = ['skills']\nhidden = ['references']\n"
+    )
+    theme = load_theme(str(folder))
+    assert theme.name == "mini"
+    assert theme.sections[0] == "skills"
+    assert "references" not in theme.sections
+    assert len(theme.sections) == len(SECTION_KEYS) - 1
+    assert theme.titles["education"] == "Education"
+
+
+# --- extends and locales -------------------------------------------------------------
+
+
+def test_extends_merges_over_the_parent(tmp_path: Path):
+    folder = write_toml(
+        tmp_path / "navy",
+        """
+        [theme]
+        name = "navy"
+        description = "classic in a different colour"
+        extends = "classic"
+
+        [colors]
+        accent = "000080"
+
+        [titles]
+        work = "Work history"
+
+        [styles."Heading 1"]
+        size = 14
+        """,
+    )
+    classic = load_theme("classic")
+    theme = load_theme(str(folder))
+    assert theme.name == "navy"
+    assert theme.config["colors"]["accent"] == "000080"
+    assert theme.config["colors"]["text"] == classic.config["colors"]["text"]
+    assert theme.config["styles"]["Heading 1"]["size"] == 14
+    assert theme.config["styles"]["Heading 1"]["bold"] is True  # inherited property
+    assert "extends" in theme.config["theme"]
+    assert theme.titles["work"] == "Work history"
+    assert theme.sections == classic.sections
+    assert theme.search_path[0] == folder
+    assert theme.search_path[1].resolve() == CLASSIC.resolve()
+    assert theme.fingerprint != classic.fingerprint
+
+
+def test_extends_cycle_and_unknown(tmp_path: Path):
+    write_toml(tmp_path / "a", "[theme]\nextends = '../b'\n")
+    write_toml(tmp_path / "b", "[theme]\nextends = '../a'\n")
+    with pytest.raises(InputError, match="cycle"):
+        load_theme(str(tmp_path / "a"))
+    write_toml(tmp_path / "c", "[theme]\nextends = 'nonesuch'\n")
+    with pytest.raises(InputError, match="extends unknown theme 'nonesuch'"):
+        load_theme(str(tmp_path / "c"))
+
+
+def test_locale_overlay():
+    theme = load_theme("classic")
+    german = localized(theme.config, "de-AT")
+    assert german["titles"]["work"] == "Berufserfahrung"
+    assert german["dates"]["present"] == "heute"
+    assert german["dates"]["separator"] == theme.config["dates"]["separator"]  # not overridden
+    assert localized(theme.config, "xx") is theme.config
+    assert titles_for(theme, "fr")["education"] == "Formation"
+    assert titles_for(theme, None) == theme.titles
+
+
+def test_length_units():
+    assert length_pt(12) == 12.0
+    assert length_pt("1in") == 72.0
+    assert length_pt("2.54cm") == pytest.approx(72.0)
+    assert length_pt("25.4mm") == pytest.approx(72.0)
+    assert length_pt("10pt") == 10.0
+    for bad in ("2", "two cm", True, None, "1 px"):
+        with pytest.raises(ValueError):
+            length_pt(bad)
