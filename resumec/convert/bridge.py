@@ -18,6 +18,7 @@ On stdin EOF, SIGTERM or SIGHUP the bridge kills LibreOffice and exits.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,11 +34,86 @@ NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
 NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE: don't fetch linked content
 
 
+# Run between fork and LibreOffice on Linux: LibreOffice must die with the bridge even when the
+# bridge is SIGKILLed (a test runner or CI tearing down a process tree), and must not inherit the
+# bridge's blocked signals. PR_SET_PDEATHSIG = 1, and it survives execve.
+TRAMPOLINE = """
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(70)
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+RESTART_CODES = (79, 81)  # soffice.bin asks its launcher to restart it, e.g. after creating a profile
+
+
 def kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def profile_url(profile: str) -> str:
+    return pathlib.Path(os.path.abspath(profile)).as_uri()
+
+
+@dataclasses.dataclass
+class Office:
+    """One LibreOffice process and what is needed to start, restart and clean up after it."""
+
+    soffice: str
+    profile: str
+    pipe: str
+    proc: "subprocess.Popen | None" = None
+    restarts: int = 0
+    stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+    def command(self) -> list:
+        args = [
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nodefault",
+            "--nolockcheck",
+            f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
+            f"-env:UserInstallation={profile_url(self.profile)}",
+        ]
+        binary = os.path.join(os.path.dirname(os.path.realpath(self.soffice)), "soffice.bin")
+        if sys.platform.startswith("linux") and os.path.isfile(binary):
+            # Skip the sh + oosplash launchers so that the pdeath signal lands on soffice.bin itself.
+            return [sys.executable, "-c", TRAMPOLINE, str(os.getpid()), binary, *args]
+        return [self.soffice, *args]
+
+    def start(self) -> int:
+        """Start it in its own process group, so killing the group reaches everything it spawns."""
+        env = dict(os.environ, SAL_ENABLE_FILE_LOCKING="1")  # what the soffice launcher script sets
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr,  # never our protocol channel
+            stderr=sys.stderr,
+            env=env,
+            start_new_session=True,
+        )
+        return self.proc.pid
+
+    def wants_restart(self) -> bool:
+        """Do what oosplash does for a first start: soffice.bin exits 81 once it has built the profile."""
+        code = self.proc.poll() if self.proc else None
+        if code in RESTART_CODES and self.restarts < 3:
+            self.restarts += 1
+            return True
+        return False
+
+    def stop(self) -> None:
+        """Kill, not terminate: the profile is thrown away, so there is nothing worth saving."""
+        self.stopping.set()
+        if self.proc is not None:
+            kill_group(self.proc.pid)
+        remove_sockets(self.profile, self.pipe)
 
 
 def remove_sockets(profile: str, pipe: str) -> None:
@@ -50,66 +126,36 @@ def remove_sockets(profile: str, pipe: str) -> None:
             pass
 
 
-def profile_url(profile: str) -> str:
-    return pathlib.Path(os.path.abspath(profile)).as_uri()
-
-
-def start_soffice(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
-    """Its own process group, so killing it reaches soffice.bin behind the launcher."""
-    return subprocess.Popen(
-        [
-            soffice,
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--norestore",
-            "--nodefault",
-            "--nolockcheck",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
-            f"-env:UserInstallation={profile_url(profile)}",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=sys.stderr,  # never our protocol channel
-        stderr=sys.stderr,
-        start_new_session=True,
-    )
-
-
-def stop_office(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
-    """Kill, not terminate: the profile is thrown away, so there is nothing worth saving."""
-    stopping.set()
-    kill_group(office.pid)
-    remove_sockets(profile, pipe)
-
-
-def exit_on_signal(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
+def exit_on_signal(office: Office) -> None:
     """Handle SIGTERM/SIGHUP in a thread: the main thread may be stuck in a UNO call forever."""
     signal.sigwait({signal.SIGTERM, signal.SIGHUP})
-    stop_office(office, profile, pipe, stopping)
+    office.stop()
     os._exit(0)
 
 
-def exit_when_office_dies(office: subprocess.Popen, profile: str, pipe: str, stopping: threading.Event) -> None:
+def exit_when_office_dies(office: Office, proc: subprocess.Popen) -> None:
     """A bridge without its LibreOffice is useless; exiting tells the parent to start a new one."""
-    office.wait()
-    if stopping.is_set():
+    proc.wait()
+    if office.stopping.is_set():
         return  # we killed it ourselves and are exiting anyway
-    stop_office(office, profile, pipe, stopping)
+    office.stop()
     os._exit(3)
 
 
-def connect(uno, office: subprocess.Popen, pipe: str, deadline: float):
+def connect(uno, office: Office, deadline: float, reply):
     """Retry until LibreOffice listens on the pipe; the first start builds a profile and takes ~1 s."""
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    url = f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext"
+    url = f"uno:pipe,name={office.pipe};urp;StarOffice.ComponentContext"
     while True:
         try:
             context = resolver.resolve(url)
             return context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
         except Exception as exc:  # NoConnectException until it listens; early calls may also fail
-            if office.poll() is not None:
-                raise RuntimeError(f"LibreOffice exited during start-up (status {office.returncode})") from None
+            if office.wants_restart():
+                reply({"spawned": True, "pid": office.start()})
+            elif office.proc.poll() is not None:
+                raise RuntimeError(f"LibreOffice exited during start-up (status {office.proc.returncode})") from None
             if time.monotonic() > deadline:
                 detail = getattr(exc, "Message", "") or type(exc).__name__
                 raise RuntimeError(f"LibreOffice did not start in time ({detail})") from None
@@ -153,8 +199,8 @@ def convert(uno, desktop, source: str, target: str, pdfa: bool) -> None:
             document.dispose()
 
 
-def office_alive(office: subprocess.Popen, desktop) -> bool:
-    if office.poll() is not None:
+def office_alive(office: Office, desktop) -> bool:
+    if office.proc.poll() is not None:
         return False
     try:
         desktop.getComponents()  # a cheap round trip: raises at once if the connection is gone
@@ -163,7 +209,7 @@ def office_alive(office: subprocess.Popen, desktop) -> bool:
         return False
 
 
-def serve(uno, desktop, office: subprocess.Popen, reply) -> None:
+def serve(uno, desktop, office: Office, reply) -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -198,27 +244,25 @@ def main(argv: list[str]) -> int:
         channel.flush()
 
     deadline = time.monotonic() + args.start_timeout
-    office = start_soffice(args.soffice, args.profile, args.pipe)
-    owned = (office, args.profile, args.pipe, threading.Event())
+    # Block the signals before any other thread exists, so only the waiter thread receives them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    office = Office(args.soffice, args.profile, args.pipe)
     try:
-        # Block the signals before any other thread exists (so only the waiter thread gets them),
-        # but after starting LibreOffice, which would inherit the mask.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
-        threading.Thread(target=exit_on_signal, args=owned, daemon=True).start()
-        reply({"spawned": True, "pid": office.pid})
+        threading.Thread(target=exit_on_signal, args=(office,), daemon=True).start()
+        reply({"spawned": True, "pid": office.start()})
         try:
             import uno
 
-            desktop = connect(uno, office, args.pipe, deadline)
+            desktop = connect(uno, office, deadline, reply)
         except Exception as exc:
             reply({"ready": False, "error": str(exc) or type(exc).__name__})
             return 1
-        threading.Thread(target=exit_when_office_dies, args=owned, daemon=True).start()
-        reply({"ready": True, "pid": office.pid})
+        threading.Thread(target=exit_when_office_dies, args=(office, office.proc), daemon=True).start()
+        reply({"ready": True, "pid": office.proc.pid})
         serve(uno, desktop, office, reply)
         return 0
     finally:
-        stop_office(*owned)
+        office.stop()
 
 
 if __name__ == "__main__":

@@ -1,57 +1,15 @@
-"""The command line: a thin Typer shell over resumec.pipeline.compile.
-
-Exit codes: 0 success, 1 invalid input, 2 usage error, 3 PDF conversion failed
-or LibreOffice missing, 4 cannot write output.
-"""
+"""`resumec compile` and `resumec validate`."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from resumec.cli.app import EXIT_CODES, app
 from resumec.errors import ResumecError, UsageError
-
-EXIT_CODES = """\b
-Exit codes:
-  0  success
-  1  invalid input (JSON syntax, schema, theme)
-  2  usage error (bad option, unknown section name)
-  3  PDF conversion failed, or LibreOffice missing (the DOCX is still written)
-  4  I/O error: an output could not be written
-"""
-
-app = typer.Typer(
-    name="resumec",
-    help="Compile a JSON Resume into a Word document and a PDF.",
-    epilog=EXIT_CODES,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-cache_app = typer.Typer(help="Inspect and manage the build cache.", no_args_is_help=True)
-app.add_typer(cache_app, name="cache")
-
-
-def _version(value: bool) -> None:
-    if value:
-        from resumec import __version__
-
-        typer.echo(f"resumec {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Compile a JSON Resume into a Word document and a PDF."""
 
 
 def _expand(inputs: list[str]) -> list[str]:
@@ -177,83 +135,3 @@ def validate_command(
                 typer.echo(line, err=True)
             code = code or exc.exit_code
     raise typer.Exit(code)
-
-
-def _cache(cache_dir: Optional[Path]):
-    from resumec.cache import Cache, default_dir
-
-    return Cache(cache_dir or default_dir())
-
-
-CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", envvar="RESUMEC_CACHE_DIR", help="Cache location.")]
-
-
-@cache_app.command("info")
-def cache_info(
-    cache_dir: CacheDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Show the cache location, entries, size and hit/miss counts."""
-    import json
-
-    from resumec.cache import format_size
-
-    info = _cache(cache_dir).info()
-    if as_json:
-        typer.echo(json.dumps(info, indent=2))
-        return
-    stats = info["stats"]
-    hits = stats.get("docx_hits", 0) + stats.get("pdf_hits", 0)
-    misses = stats.get("docx_misses", 0) + stats.get("pdf_misses", 0)
-    rate = f"{100 * hits / (hits + misses):.1f} %" if hits + misses else "-"
-    rows = [
-        ("Cache directory", info["location"]),
-        ("Entries", str(info["entries"])),
-        ("Blobs", str(info["blobs"])),
-        ("Size", f"{format_size(info['size'])} / {format_size(info['max_size'])}"),
-        ("Hits", f"{hits} (docx {stats.get('docx_hits', 0)}, pdf {stats.get('pdf_hits', 0)})"),
-        ("Misses", f"{misses} (docx {stats.get('docx_misses', 0)}, pdf {stats.get('pdf_misses', 0)})"),
-        ("Hit rate", rate),
-        ("Evictions", str(stats.get("evictions", 0))),
-    ]
-    for label, value in rows:
-        typer.echo(f"{label + ':':<17}{value}")
-
-
-@cache_app.command("clear")
-def cache_clear(cache_dir: CacheDir = None) -> None:
-    """Remove every cache entry and reset the statistics."""
-    cache = _cache(cache_dir)
-    removed = cache.clear()
-    typer.echo(f"Removed {removed} files from {cache.root}")
-
-
-@cache_app.command("prune")
-def cache_prune(
-    cache_dir: CacheDir = None,
-    max_size: Annotated[Optional[str], typer.Option("--max-size", help="Size to prune down to, e.g. 200M (default: the configured limit).")] = None,
-) -> None:
-    """Evict least-recently-used entries until the cache fits its size limit."""
-    from resumec.cache import format_size, parse_size
-
-    try:
-        limit = parse_size(max_size) if max_size is not None else None
-        if limit is None and os.environ.get("RESUMEC_CACHE_MAX_SIZE"):
-            limit = parse_size(os.environ["RESUMEC_CACHE_MAX_SIZE"])
-    except ValueError as exc:
-        typer.echo(f"--max-size: {exc}", err=True)
-        raise typer.Exit(2) from None
-    cache = _cache(cache_dir)
-    outcome = cache.prune(limit)
-    typer.echo(
-        f"Evicted {outcome['evicted_entries']} entries and {outcome['evicted_blobs']} blobs "
-        f"({format_size(outcome['freed'])}); cache is now {format_size(outcome['size'])}"
-    )
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
