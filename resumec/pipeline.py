@@ -91,6 +91,10 @@ class Result:
 Progress = Callable[[str], None]
 
 
+class NotCached(Exception):
+    """Raised by compile(only_cached=True) before any work when an output is not in the cache."""
+
+
 def _noop(_: str) -> None:
     return None
 
@@ -119,12 +123,15 @@ def compile(
     converter: Any = None,
     stdin: Any = None,
     many: bool = False,
+    only_cached: bool = False,
 ) -> Result:
     """Build the outputs for one résumé and write them.
 
     Raises a ResumecError subclass (its `exit_code` is the CLI's status) with
     the partial Result attached as `.result`. `progress` is called with each
     stage name as it starts; `converter` lets a caller reuse a warm converter.
+    `only_cached` serves complete cache hits and raises NotCached otherwise,
+    before building or writing anything.
     """
     result = Result(input=str(input))
     warnings = result.warnings
@@ -136,7 +143,7 @@ def compile(
 
     run = _Run(result, progress or _noop, _warn)
     try:
-        _compile(str(input), options, run, converter, stdin, many)
+        _compile(str(input), options, run, converter, stdin, many, only_cached)
     except ResumecError as exc:
         result.error = exc
         exc.result = result  # type: ignore[attr-defined]
@@ -144,7 +151,9 @@ def compile(
     return result
 
 
-def _compile(spec: str, options: Options, run: _Run, converter: Any, stdin: Any, many: bool) -> None:
+def _compile(
+    spec: str, options: Options, run: _Run, converter: Any, stdin: Any, many: bool, only_cached: bool
+) -> None:
     from resumec import load, output, sections, theme, validate
     from resumec.cache import Cache, default_dir, DEFAULT_MAX_SIZE
     from resumec.convert import source_epoch
@@ -175,13 +184,14 @@ def _compile(spec: str, options: Options, run: _Run, converter: Any, stdin: Any,
             max_size=options.cache_max_size or DEFAULT_MAX_SIZE,
             warn=run.warn,
         )
+    elif only_cached:
+        raise NotCached(spec)
     run.lap("key")
 
     produced: dict[str, tuple[bytes, bool]] = {}
     counts = {"docx_hits": 0, "docx_misses": 0, "pdf_hits": 0, "pdf_misses": 0}
 
     # DOCX: needed as an output, or as the converter's input on a PDF miss.
-    run.progress("docx")
     docx_digest = cache.lookup(dkey) if cache else None
     docx_bytes: bytes | None = None
     docx_cached = False
@@ -192,6 +202,9 @@ def _compile(spec: str, options: Options, run: _Run, converter: Any, stdin: Any,
             docx_digest = None
 
     def build() -> tuple[bytes, str]:
+        if only_cached:
+            raise NotCached(spec)
+        run.progress("docx")
         from resumec.build import build_docx
 
         base = source.path.parent if source.path is not None else Path.cwd()
@@ -210,12 +223,14 @@ def _compile(spec: str, options: Options, run: _Run, converter: Any, stdin: Any,
         produced["docx"] = (docx_bytes, docx_cached)  # type: ignore[assignment]
     run.lap("docx")
 
+    def get_docx() -> bytes:
+        return docx_bytes or (cache.get_blob(docx_digest) if cache else None) or build()[0]
+
     convert_error: ConvertError | None = None
     if "pdf" in options.formats:
-        run.progress("pdf")
         try:
             pdf_bytes, pdf_cached = _pdf(
-                options, run, cache, converter, docx_digest, lambda: docx_bytes or (cache.get_blob(docx_digest) if cache else None) or build()[0], epoch, counts
+                options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached
             )
             produced["pdf"] = (pdf_bytes, pdf_cached)
         except ConvertError as exc:
@@ -252,7 +267,7 @@ def _key_docx(data: Any, order: list[tuple[str, str]], fingerprint: str, opts: d
     return docx_key(data, order, fingerprint, opts, __version__, epoch)
 
 
-def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts) -> tuple[bytes, bool]:
+def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached) -> tuple[bytes, bool]:
     from resumec.convert import converter_identity, find_soffice, pin_pdf
     from resumec.key import pdf_key
 
@@ -270,8 +285,11 @@ def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts) -
     if hit is not None:
         counts["pdf_hits"] += 1
         return hit[1], True
+    if only_cached:
+        raise NotCached(docx_digest)
     counts["pdf_misses"] += 1
     docx = get_docx()
+    run.progress("pdf")
     if converter is None:
         from resumec.convert import OneShot
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from resumec.errors import ResumecError
 
+STAGES = ("validate", "docx", "pdf", "write")
 STAGE_LABELS = {
     "validate": "Validating",
     "docx": "Building DOCX",
@@ -38,17 +39,23 @@ class Reporter:
     mode: str  # "rich" | "plain" | "quiet" | "json"
     err: TextIO = field(default_factory=lambda: sys.stderr)
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    seen: set[str] = field(default_factory=set)  # warnings already shown
     _progress: Any = None
     _task: Any = None
     _records: list[dict] = field(default_factory=list)
-    _stages_done: int = 0
     _console: Any = None
+    _total: int = 4
+    _completed: int = 0
+    _base: int = 0
 
     # -- lifecycle ----------------------------------------------------------
 
     def start(self, total_stages: int) -> None:
-        if self.mode != "rich":
-            return
+        # The bar itself appears only once slow work begins (see stage()), so
+        # a cache hit on a terminal never pays for importing Rich.
+        self._total = total_stages
+
+    def _open_bar(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -63,7 +70,7 @@ class Reporter:
             transient=True,
         )
         self._progress.start()
-        self._task = self._progress.add_task("Starting", total=total_stages)
+        self._task = self._progress.add_task("Starting", total=self._total, completed=self._completed)
 
     def stop(self) -> None:
         if self._progress is not None:
@@ -73,23 +80,26 @@ class Reporter:
     # -- events from the pipeline ---------------------------------------------
 
     def stage(self, name: str) -> None:
+        if self.mode != "rich":
+            return
+        if self._progress is None and name in ("docx", "pdf"):
+            self._open_bar()
+        index = STAGES.index(name) if name in STAGES else 0
+        self._completed = self._base + index
         if self._progress is not None:
-            if self._stages_done:
-                self._progress.advance(self._task)
-            self._stages_done += 1
-            self._progress.update(self._task, description=STAGE_LABELS.get(name, name))
+            self._progress.update(self._task, completed=self._completed, description=STAGE_LABELS.get(name, name))
 
     def input_done(self) -> None:
-        """Complete the remaining stages of one input (some are skipped on a hit)."""
+        """Move the bar past every stage of one input (a hit skips some)."""
+        self._base += len(STAGES)
+        self._completed = self._base
         if self._progress is not None:
-            task = self._progress.tasks[0]
-            target = -(-task.completed // 4) * 4 if task.completed % 4 else task.completed + 4
-            self._progress.update(self._task, completed=min(target, task.total or target))
-            self._stages_done = 0
+            self._progress.update(self._task, completed=self._completed)
 
     def warn(self, message: str) -> None:
-        if self.mode in ("quiet",):
+        if self.mode in ("quiet",) or message in self.seen:
             return
+        self.seen.add(message)
         self._print_err(message, style="yellow")
 
     def note(self, message: str) -> None:

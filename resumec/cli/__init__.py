@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import sys
 
-from resumec.cli import cache, compile  # noqa: F401  (register commands)
-from resumec.cli.app import app
 
-__all__ = ["app", "main"]
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. A cache hit is served before Typer is even imported."""
+    args = sys.argv[1:] if argv is None else argv
+    seen: set[str] = set()
     try:
-        app()
+        if args[:1] == ["compile"]:
+            from resumec.cli import fast
+
+            code = fast.run(args[1:], seen)
+            if code is not None:
+                sys.exit(code)
+        from resumec.cli.app import app
+        from resumec.cli import cache, compile  # noqa: F401  (registers the commands)
+
+        app(args=args, obj={"seen_warnings": seen}, prog_name="resumec")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

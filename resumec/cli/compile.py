@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from resumec.cli.app import EXIT_CODES, app
-from resumec.errors import ResumecError, UsageError
-
-
-def _expand(inputs: list[str]) -> list[str]:
-    """Directories stand for the *.json files directly inside them."""
-    expanded: list[str] = []
-    for item in inputs:
-        if item != "-" and os.path.isdir(item):
-            found = sorted(str(p) for p in Path(item).glob("*.json"))
-            if not found:
-                raise UsageError(f"{item}: no .json files in this directory")
-            expanded.extend(found)
-        else:
-            expanded.append(item)
-    return expanded
-
-
-def _formats(value: str) -> tuple[str, ...]:
-    if value == "all":
-        return ("docx", "pdf")
-    parts = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
-    for part in parts:
-        if part not in ("docx", "pdf"):
-            raise UsageError(f"--format: unknown format {part!r} (expected pdf, docx or all)")
-    if not parts:
-        raise UsageError("--format: expected pdf, docx or all")
-    return parts
+from resumec.cli.common import build_options, expand_inputs
+from resumec.errors import ResumecError
 
 
 @app.command("compile", epilog=EXIT_CODES)
 def compile_command(
+    ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Résumé JSON files, directories of them, or - for stdin.", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output directory, or FILE.pdf / FILE.docx (the other formats share its stem).")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="pdf, docx or all (comma-separated list allowed).")] = "all",
@@ -56,13 +31,14 @@ def compile_command(
     """Compile résumés to DOCX and PDF."""
     from resumec import report
 
-    reporter = report.Reporter(report.choose_mode(quiet, as_json))
+    reporter = report.Reporter(report.choose_mode(quiet, as_json), seen=_seen(ctx))
     code = 0
     try:
-        files = _expand(inputs)
-        if files.count("-") > 1:
-            raise UsageError("standard input (-) can be read only once")
-        opts = _options(output, _formats(format), theme, sections, paper, lang, no_cache, cache_dir, timeout)
+        files = expand_inputs(inputs)
+        opts = build_options(
+            output=output, format=format, theme=theme, sections=sections, paper=paper, lang=lang,
+            no_cache=no_cache, cache_dir=cache_dir, timeout=timeout,
+        )
         code = _run_compile(files, opts, reporter)
     except ResumecError as exc:
         reporter.error(exc)
@@ -72,28 +48,10 @@ def compile_command(
     raise typer.Exit(code)
 
 
-def _options(output, formats, theme, sections, paper, lang, no_cache, cache_dir, timeout):
-    from resumec.cache import parse_size
-    from resumec.pipeline import Options
-
-    max_size = None
-    if os.environ.get("RESUMEC_CACHE_MAX_SIZE"):
-        try:
-            max_size = parse_size(os.environ["RESUMEC_CACHE_MAX_SIZE"])
-        except ValueError as exc:
-            raise UsageError(f"RESUMEC_CACHE_MAX_SIZE: {exc}") from None
-    return Options(
-        theme=theme,
-        sections=sections,
-        formats=formats,
-        output=output,
-        paper=paper,
-        lang=lang,
-        use_cache=not no_cache,
-        cache_dir=cache_dir,
-        cache_max_size=max_size,
-        timeout=timeout,
-    )
+def _seen(ctx: typer.Context) -> set[str]:
+    """Warnings the fast path already printed (so they are shown once)."""
+    obj = ctx.find_root().obj
+    return obj.get("seen_warnings", set()) if isinstance(obj, dict) else set()
 
 
 def _run_compile(files: list[str], opts, reporter) -> int:

@@ -6,8 +6,9 @@ that ships LibreOffice's bindings (Debian's /usr/bin/python3, or the one inside
 LibreOffice.app), never under resumec's own interpreter.
 
 Protocol (stdout carries nothing else):
-  at start       {"spawned": true, "pid": <soffice launcher pid = its process group>}
-  then           {"ready": true, "pid": ...}  or  {"ready": false, "error": "..."} and exit
+  at start       {"spawned": true, "pid": N}  N = LibreOffice's pid and process group; sent
+                 again when it restarts itself (a first start with a new profile does)
+  then           {"ready": true, "pid": N}  or  {"ready": false, "error": "..."} and exit
   request        {"id": 1, "in": "/abs/in.docx", "out": "/abs/out.pdf", "pdfa": false}
   reply          {"id": 1, "ok": true}
                  {"id": 1, "ok": false, "error": "...", "fatal": false}
