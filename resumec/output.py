@@ -111,3 +111,14 @@ def _file_mode(path: Path) -> int:
         mask = os.umask(0)
         os.umask(mask)
         return 0o666 & ~mask
+
+
+def remove(paths: list[Path]) -> None:
+    """Delete outputs that a new build no longer produces (extra PNG pages)."""
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot remove: {exc.strerror or exc}") from None

@@ -17,7 +17,7 @@ from typing import Any
 from resumec import __version__
 from resumec.errors import ConvertError, ResumecError, UsageError
 
-FORMATS = ("docx", "pdf")
+FORMATS = ("docx", "pdf", "png")
 STAGES = ("validate", "docx", "pdf", "write")
 
 
@@ -227,12 +227,16 @@ def _compile(
         return docx_bytes or (cache.get_blob(docx_digest) if cache else None) or build()[0]
 
     convert_error: ConvertError | None = None
-    if "pdf" in options.formats:
+    pages: list[tuple[bytes, bool]] = []
+    if "pdf" in options.formats or "png" in options.formats:
         try:
             pdf_bytes, pdf_cached = _pdf(
                 options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached
             )
-            produced["pdf"] = (pdf_bytes, pdf_cached)
+            if "pdf" in options.formats:
+                produced["pdf"] = (pdf_bytes, pdf_cached)
+            if "png" in options.formats:
+                pages = _png(pdf_bytes, cache, run, options, only_cached)
         except ConvertError as exc:
             # LibreOffice missing: the DOCX is still worth having. Any other
             # conversion failure leaves every previous output untouched.
@@ -242,8 +246,17 @@ def _compile(
         run.lap("pdf")
 
     run.progress("write")
-    written = output.write_all({paths[fmt]: data for fmt, (data, _) in produced.items()})
-    for (fmt, (data, cached)), w in zip(produced.items(), written):
+    files = [(fmt, paths[fmt], data, cached) for fmt, (data, cached) in produced.items()]
+    if pages:
+        from resumec.preview import page_paths
+
+        files += [("png", path, data, cached) for path, (data, cached) in zip(page_paths(paths["png"], len(pages)), pages)]
+    written = output.write_all({path: data for _, path, data, _ in files})
+    if pages:
+        from resumec.preview import stale_pages
+
+        output.remove(stale_pages(paths["png"], len(pages)))
+    for (fmt, _, data, cached), w in zip(files, written):
         run.result.outputs.append(
             Output(fmt, w.path, cached, w.changed, len(data), hashlib.sha256(data).hexdigest())
         )
@@ -253,6 +266,33 @@ def _compile(
     run.lap("write")
     if convert_error is not None:
         raise convert_error
+
+
+def _png(pdf: bytes, cache, run: _Run, options: Options, only_cached: bool) -> list[tuple[bytes, bool]]:
+    """Pages as PNG, cached as one index blob (page digests) plus a blob per page."""
+    import json
+
+    from resumec.preview import DPI, render_pages
+
+    key = hashlib.sha256(f"png:{DPI}:{__version__}:".encode() + hashlib.sha256(pdf).digest()).hexdigest()
+    if cache:
+        hit = cache.get(key)
+        if hit is not None:
+            try:
+                digests = json.loads(hit[1])
+                blobs = [cache.get_blob(d) for d in digests]
+                if blobs and all(b is not None for b in blobs):
+                    return [(b, True) for b in blobs]  # type: ignore[misc]
+            except (ValueError, TypeError):
+                pass
+    if only_cached:
+        raise NotCached(key)
+    run.progress("pdf")
+    rendered = render_pages(pdf, timeout=options.timeout)
+    if cache:
+        digests = [cache.put_blob(page) for page in rendered]
+        cache.put(key, json.dumps(digests).encode(), "png-index")
+    return [(page, False) for page in rendered]
 
 
 def _meta_language(data: Any) -> str | None:

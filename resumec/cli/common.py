@@ -10,7 +10,9 @@ from pathlib import Path
 
 from resumec.errors import UsageError
 
-FORMAT_CHOICES = ("docx", "pdf")
+FORMAT_CHOICES = ("docx", "pdf", "png")
+PAPERS = ("a4", "letter")
+LANGS = ("en", "de", "fr", "es", "pt", "it", "nl")
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -37,7 +39,7 @@ def parse_formats(value: str) -> tuple[str, ...]:
         raise UsageError("--format: expected pdf, docx or all")
     for part in parts:
         if part not in FORMAT_CHOICES:
-            raise UsageError(f"--format: unknown format {part!r} (expected pdf, docx or all)")
+            raise UsageError(f"--format: unknown format {part!r} (expected pdf, docx, png or all)")
     return parts
 
 
@@ -52,11 +54,16 @@ def build_options(
     no_cache: bool,
     cache_dir: Path | None,
     timeout: float,
+    pdfa: bool = False,
 ):
     """The pipeline Options for a compile command line (both parsers end here)."""
     from resumec.cache import parse_size
     from resumec.pipeline import Options
 
+    if paper is not None and paper.lower() not in PAPERS:
+        raise UsageError(f"--paper: unknown paper size {paper!r} (expected a4 or letter)")
+    if lang is not None and lang.lower() not in LANGS:
+        raise UsageError(f"--lang: unsupported language {lang!r} (expected one of: {', '.join(LANGS)})")
     max_size = None
     if os.environ.get("RESUMEC_CACHE_MAX_SIZE"):
         try:
@@ -68,8 +75,9 @@ def build_options(
         sections=sections,
         formats=parse_formats(format),
         output=output,
-        paper=paper,
-        lang=lang,
+        paper=paper.lower() if paper else None,
+        lang=lang.lower() if lang else None,
+        pdfa=pdfa,
         use_cache=not no_cache,
         cache_dir=cache_dir,
         cache_max_size=max_size,

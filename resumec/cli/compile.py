@@ -17,11 +17,12 @@ def compile_command(
     ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Résumé JSON files, directories of them, or - for stdin.", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output directory, or FILE.pdf / FILE.docx (the other formats share its stem).")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="pdf, docx or all (comma-separated list allowed).")] = "all",
+    format: Annotated[str, typer.Option("--format", "-f", help="pdf, docx, png (one image per page) or all (= docx,pdf); a comma-separated list is allowed.")] = "all",
     theme: Annotated[str, typer.Option("--theme", "-t", help="Built-in theme name or path to a theme folder.")] = "classic",
     sections: Annotated[Optional[str], typer.Option("--sections", "-s", help="Sections in order, e.g. work,projects,education=Studies,skills.")] = None,
     paper: Annotated[Optional[str], typer.Option("--paper", help="a4 or letter (default: the theme's).")] = None,
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language for dates and titles (default: meta.language, else en).")] = None,
+    pdfa: Annotated[bool, typer.Option("--pdfa", help="Write PDF/A-2b (archival) instead of plain PDF.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the build cache.")] = False,
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", envvar="RESUMEC_CACHE_DIR", help="Cache location.", show_envvar=True)] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a LibreOffice conversion is abandoned.", min=1)] = 120.0,
@@ -37,7 +38,7 @@ def compile_command(
         files = expand_inputs(inputs)
         opts = build_options(
             output=output, format=format, theme=theme, sections=sections, paper=paper, lang=lang,
-            no_cache=no_cache, cache_dir=cache_dir, timeout=timeout,
+            no_cache=no_cache, cache_dir=cache_dir, timeout=timeout, pdfa=pdfa,
         )
         code = _run_compile(files, opts, reporter)
     except ResumecError as exc:

@@ -22,7 +22,7 @@ VALUE_OPTIONS = {
     "--cache-dir": "cache_dir",
     "--timeout": "timeout",
 }
-FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet", "--json": "as_json"}
+FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet", "--json": "as_json", "--pdfa": "pdfa"}
 
 
 def parse(argv: list[str]) -> dict | None:
@@ -76,6 +76,7 @@ def run(argv: list[str], seen_warnings: set[str]) -> int | None:
             no_cache=False,
             cache_dir=Path(args["cache_dir"]) if "cache_dir" in args else None,
             timeout=timeout,
+            pdfa=args.get("pdfa", False),
         )
     except (ValueError, ResumecError):
         return None

@@ -75,7 +75,7 @@ class _Bridge:
     """One running bridge and its LibreOffice."""
 
     proc: subprocess.Popen[bytes]
-    soffice_pid: int  # the soffice launcher, leader of LibreOffice's process group
+    soffice_pid: int  # LibreOffice's pid and process-group id (0 until the bridge reports it)
     profile: Path
     pipe: str  # the name LibreOffice accepts UNO connections on
     log: Path
@@ -214,7 +214,11 @@ class WarmConverter:
 
     @property
     def soffice_pid(self) -> int | None:
-        """The running soffice launcher's pid, which is also LibreOffice's process-group id."""
+        """LibreOffice's pid, which is also its process-group id: `os.killpg` it to kill all of it.
+
+        On Linux this is soffice.bin itself (the bridge skips the sh/oosplash
+        launchers); elsewhere it is the `soffice` launcher.
+        """
         bridge = self._state.bridge
         return bridge.soffice_pid if bridge is not None else None
 
