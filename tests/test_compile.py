@@ -240,3 +240,49 @@ def test_no_soffice_left_behind(tmp_path):
     time.sleep(0.2)
     assert soffice_processes(str(private)) == []
     assert list(private.iterdir()) == []
+
+
+def test_png_one_file_per_page_and_stale_pages_removed(tmp_path):
+    src = tmp_path / "cv.json"
+    shutil.copy(SAMPLES / "full.json", src)
+    (tmp_path / "cv-9.png").write_bytes(b"not ours")  # not contiguous: left alone
+    (tmp_path / "cv-3.png").write_bytes(b"stale page from a longer build")
+    proc = run_cli("compile", str(src), "--format", "png,pdf", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    outputs = json.loads(proc.stdout)["results"][0]["outputs"]
+    pngs = sorted(Path(o["path"]).name for o in outputs if o["format"] == "png")
+    pages = int(pdfinfo_pages(tmp_path / "cv.pdf"))
+    assert pngs == [f"cv-{i}.png" for i in range(1, pages + 1)]
+    for name in pngs:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "cv-3.png").exists() or pages >= 3
+    assert (tmp_path / "cv-9.png").read_bytes() == b"not ours"
+    assert not (tmp_path / "cv.docx").exists()
+    again = json.loads(run_cli("compile", str(src), "--format", "png", "--json").stdout)
+    assert all(o["cached"] for o in again["results"][0]["outputs"])
+
+
+def pdfinfo_pages(path: Path) -> str:
+    from conftest import pdfinfo
+
+    return pdfinfo(path)["Pages"]
+
+
+def test_pdfa_output_declares_conformance(tmp_path):
+    src = tmp_path / "a.json"
+    shutil.copy(SAMPLES / "minimal.json", src)
+    proc = run_cli("compile", str(src), "--pdfa", "--format", "pdf", "--no-cache")
+    assert proc.returncode == 0, proc.stderr.decode()
+    pdf = (tmp_path / "a.pdf").read_bytes()
+    assert b"pdfaid:part" in pdf
+    plain = run_cli("compile", str(src), "--format", "pdf", "--no-cache", "-o", str(tmp_path / "plain.pdf"))
+    assert plain.returncode == 0
+    assert b"pdfaid:part" not in (tmp_path / "plain.pdf").read_bytes()
+
+
+def test_bad_paper_and_lang_are_usage_errors(tmp_path):
+    for args in (["--paper", "a5"], ["--lang", "xx"], ["--format", "odt"]):
+        proc = run_cli("compile", str(SAMPLES / "minimal.json"), "-o", str(tmp_path), *args)
+        assert proc.returncode == 2, args
+        assert b"Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

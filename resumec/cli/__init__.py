@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
             if code is not None:
                 sys.exit(code)
         from resumec.cli.app import app
-        from resumec.cli import cache, compile  # noqa: F401  (registers the commands)
+        from resumec.cli import cache, compile, doctor, themes  # noqa: F401  (registers the commands)
 
         app(args=args, obj={"seen_warnings": seen}, prog_name="resumec")
     except KeyboardInterrupt:

@@ -1,0 +1,39 @@
+"""`resumec doctor`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from resumec.cli.app import app
+
+
+@app.command("doctor")
+def doctor_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check LibreOffice, the UNO Python, fonts and the cache; print exact fixes.
+
+    Exit 0 when everything required is present, 1 otherwise.
+    """
+    import dataclasses
+    import json
+
+    from resumec.doctor import run_checks
+
+    checks = run_checks()
+    failed = [c for c in checks if not c.ok and c.required]
+    if as_json:
+        typer.echo(json.dumps({"ok": not failed, "checks": [dataclasses.asdict(c) for c in checks]}, indent=2))
+        raise typer.Exit(1 if failed else 0)
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        mark = "ok " if check.ok else ("MISSING" if check.required else "warn")
+        typer.echo(f"{mark:<7} {check.name:<{width}}  {check.detail}")
+    fixes = [c.fix for c in checks if not c.ok and c.fix]
+    if fixes:
+        typer.echo("\nTo fix:")
+        for fix in dict.fromkeys(fixes):
+            typer.echo(f"  {fix}")
+    raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,73 @@
+"""`resumec themes`, `resumec theme new` and `resumec init`: getting started."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from resumec.cli.app import app
+
+theme_app = typer.Typer(help="Create and manage theme folders.", no_args_is_help=True)
+app.add_typer(theme_app, name="theme")
+
+
+@app.command("themes")
+def themes_command() -> None:
+    """List the built-in themes: the name, then a one-line description."""
+    from resumec.theme import builtin_themes
+
+    found = builtin_themes()
+    width = max((len(name) for name, _ in found), default=0)
+    for name, description in found:
+        typer.echo(f"{name:<{width}}  {description}".rstrip())
+
+
+@theme_app.command("new")
+def theme_new(
+    name: Annotated[str, typer.Argument(help="Folder to create (./NAME).", show_default=False)],
+    base: Annotated[str, typer.Option("--from", help="Built-in theme to start from.")] = "classic",
+) -> None:
+    """Copy a built-in theme into ./NAME as a starting point for your own."""
+    from resumec.theme import BUILTIN_DIR, builtin_themes
+
+    names = [n for n, _ in builtin_themes()]
+    if base not in names:
+        typer.echo(f"--from: unknown theme {base!r} (built-in themes: {', '.join(names)})", err=True)
+        raise typer.Exit(2)
+    target = Path(name)
+    if target.exists():
+        typer.echo(f"{target}: already exists; choose another name", err=True)
+        raise typer.Exit(4)
+    try:
+        shutil.copytree(BUILTIN_DIR / base, target, ignore=shutil.ignore_patterns("__pycache__"))
+    except OSError as exc:
+        typer.echo(f"{target}: cannot create: {exc.strerror or exc}", err=True)
+        raise typer.Exit(4) from None
+    typer.echo(f"Created {target}/ from '{base}'. Use it with: resumec compile resume.json --theme ./{target.as_posix()}")
+
+
+@app.command("init")
+def init_command(
+    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé.")] = Path("resume.json"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter résumé with every section filled with placeholders."""
+    from resumec.errors import ResumecError
+    from resumec.output import write_all
+
+    target = file or Path("resume.json")
+    if target.exists() and not force:
+        typer.echo(f"{target}: already exists (use --force to overwrite)", err=True)
+        raise typer.Exit(4)
+    starter = (Path(__file__).resolve().parents[1] / "starter.json").read_bytes()
+    try:
+        write_all({target: starter})
+    except ResumecError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(exc.exit_code) from None
+    shown = target if target.is_absolute() else Path(os.curdir) / target
+    typer.echo(f"Wrote {target}. Next: resumec compile {shown.as_posix()}")
