@@ -74,6 +74,7 @@ class Cache:
     warn: Warn = field(default=lambda message: None, repr=False)
     enabled: bool = True
     stored: bool = False  # whether this process added anything (eviction is due)
+    last_shard: str = ""  # shard of the last blob stored, sampled to estimate the total size
 
     @property
     def base(self) -> Path:
@@ -122,6 +123,7 @@ class Cache:
                 if not _same_size(path, len(data)):
                     _atomic_write(path, data)
                     self.stored = True
+                    self.last_shard = digest[:2]
                 else:
                     _touch(path)
             except OSError as exc:
@@ -268,15 +270,26 @@ class Cache:
                     freed += size
             else:
                 total += size
+        _remove_stale_temps(self.base, now)
         if evicted_keys or evicted_blobs:
             self.record(evictions=evicted_keys)
         return {"evicted_entries": evicted_keys, "evicted_blobs": evicted_blobs, "freed": freed, "size": total}
 
     def maybe_evict(self) -> None:
-        """Enforce the size bound after this process stored something."""
+        """Enforce the size bound after this process stored something.
+
+        Like ccache, it samples one shard (blobs spread evenly over 256 shards
+        by hash) to estimate the total, and walks everything only when the
+        estimate is over the limit, so a store costs one small directory scan.
+        """
         if not (self.enabled and self.stored):
             return
         try:
+            if self.last_shard:
+                shard = self.base / "objects" / self.last_shard
+                sample = sum(size for _, size, _ in _walk_shard(shard))
+                if sample * 256 <= self.max_size:
+                    return
             size = sum(size for _, size, _ in _walk(self.base / "objects"))
             if size > self.max_size:
                 self.prune()
@@ -323,20 +336,34 @@ def _walk(folder: Path):
     except FileNotFoundError:
         return
     for shard in shards:
-        if not shard.is_dir(follow_symlinks=False):
+        if shard.is_dir(follow_symlinks=False):
+            yield from _walk_shard(Path(shard.path))
+
+
+def _walk_shard(shard: Path):
+    """Entries of one shard; one removed concurrently simply yields nothing."""
+    try:
+        entries = list(os.scandir(shard))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.name.startswith(".tmp-"):
             continue
         try:
-            entries = list(os.scandir(shard.path))
+            st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
-        for entry in entries:
-            if entry.name.startswith(".tmp-"):
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            yield Path(entry.path), st.st_size, st.st_mtime
+        yield Path(entry.path), st.st_size, st.st_mtime
+
+
+def _remove_stale_temps(base: Path, now: float, age: float = 3600.0) -> None:
+    """Temp files left by a process that was killed mid-write."""
+    for folder in ("objects", "keys"):
+        for shard in base.joinpath(folder).glob("*"):
+            for tmp in shard.glob(".tmp-*"):
+                with contextlib.suppress(OSError):
+                    if now - tmp.stat().st_mtime > age:
+                        tmp.unlink()
 
 
 def _read_digest(path: Path) -> str | None:

@@ -149,3 +149,16 @@ def test_plan_paths(tmp_path):
         plan("<stdin>", None, None, ("pdf",))
     with pytest.raises(UsageError):
         plan("me.json", src, tmp_path / "cv.txt", ("pdf",))
+
+
+def test_prune_removes_temp_files_left_by_killed_writers(tmp_path):
+    cache, _ = make_cache(tmp_path)
+    digest = cache.put("9" * 64, b"kept", "pdf")
+    shard = cache.base / "objects" / digest[:2]
+    old_tmp, new_tmp = shard / ".tmp-old", shard / ".tmp-new"
+    old_tmp.write_bytes(b"half a blob")
+    new_tmp.write_bytes(b"being written right now")
+    os.utime(old_tmp, (time.time() - 7200, time.time() - 7200))
+    cache.prune()
+    assert not old_tmp.exists() and new_tmp.exists()
+    assert cache.get("9" * 64) is not None
