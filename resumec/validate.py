@@ -32,6 +32,14 @@ _BARE_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:[/:?#]|$)", re.ASC
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
 _SHOW_MAX = 40
 
+# Resource limits (beside load's 5 MB file size and 64 nesting levels). They
+# keep a build's time and memory bounded whatever a stranger uploads, and sit
+# far above any real résumé: a 20,000-character field is ~8 pages of prose.
+MAX_STRING = 20_000  # characters in one field
+MAX_ITEMS = 1_000  # entries in one list (jobs, highlights, keywords, …)
+MAX_TEXT = 500_000  # characters of text the document would render, in total
+MAX_REPORTED = 100  # violations listed before "… and N more"
+
 _ARTICLE_TYPE = {
     String: "a string",
     Array: "an array",
@@ -129,11 +137,24 @@ def _expected(node: Node, value: Any) -> str:
     return f"expected {_ARTICLE_TYPE[type(node)]}, got {describe(value)}"
 
 
-def _check(node: Node, value: Any, path: JsonPath, out: list[Violation]) -> None:
+class _Budget:
+    """Characters of rendered text seen so far (a mutable counter, per call)."""
+
+    __slots__ = ("chars",)
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+
+def _check(node: Node, value: Any, path: JsonPath, out: list[Violation], budget: _Budget) -> None:
     # Recursion depth is bounded by the schema (4 levels), not by the data.
     if isinstance(node, String):
         if not isinstance(value, str):
             out.append(Violation(path, _expected(node, value)))
+            return
+        budget.chars += len(value)
+        if len(value) > MAX_STRING:
+            out.append(Violation(path, f"text is {len(value):,} characters long; the limit is {MAX_STRING:,}"))
         elif node.format is not None:
             problem = _FORMAT_CHECKS[node.format](value)
             if problem is not None:
@@ -147,25 +168,33 @@ def _check(node: Node, value: Any, path: JsonPath, out: list[Violation]) -> None
             sub = properties.get(key)
             if sub is None:
                 continue  # unknown keys are allowed and ignored
-            if sub.__class__ is String and sub.format is None and item.__class__ is str:
+            if sub.__class__ is String and sub.format is None and item.__class__ is str and len(item) <= MAX_STRING:
+                budget.chars += len(item)
                 continue  # the common case, without building a path
-            _check(sub, item, path + (key,), out)
+            _check(sub, item, path + (key,), out, budget)
     else:
         if not isinstance(value, list):
             out.append(Violation(path, _expected(node, value)))
             return
+        if len(value) > MAX_ITEMS:
+            out.append(Violation(path, f"list has {len(value):,} items; the limit is {MAX_ITEMS:,}"))
+            return
         items = node.items
         plain = items.__class__ is String and items.format is None
         for index, item in enumerate(value):
-            if plain and item.__class__ is str:
+            if plain and item.__class__ is str and len(item) <= MAX_STRING:
+                budget.chars += len(item)
                 continue
-            _check(items, item, path + (index,), out)
+            _check(items, item, path + (index,), out, budget)
 
 
 def validate(data: Any) -> list[Violation]:
     """Every violation in `data`, in document order; empty means valid."""
     out: list[Violation] = []
-    _check(RESUME, data, (), out)
+    budget = _Budget()
+    _check(RESUME, data, (), out, budget)
+    if budget.chars > MAX_TEXT:
+        out.append(Violation((), f"the résumé holds {budget.chars:,} characters of text; the limit is {MAX_TEXT:,}"))
     return out
 
 
@@ -176,8 +205,10 @@ def check(source: Source) -> None:
         return
     name = source.name
     details = []
-    for v in violations:
+    for v in violations[:MAX_REPORTED]:
         line, col = source.locate(v.path)
         details.append(f"{name}:{line}:{col}: {format_path(v.path)}: {v.message}")
     count = len(violations)
+    if count > MAX_REPORTED:
+        details.append(f"{name}: … and {count - MAX_REPORTED:,} more problems")
     raise InputError(f"{name}: {count} problem{'s' if count != 1 else ''}", details=details)
