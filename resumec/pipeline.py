@@ -27,7 +27,7 @@ class Options:
 
     theme: str = "classic"
     sections: str | None = None
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = ("docx", "pdf")
     output: Path | None = None
     paper: str | None = None
     lang: str | None = None

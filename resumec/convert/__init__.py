@@ -219,6 +219,11 @@ class OneShot:
     tmp_root: Path | None = None
 
     def convert(self, docx: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> bytes:
+        """Convert, retrying once: a crashed, hung or garbage-producing LibreOffice gets a second, fresh chance."""
+        try:
+            return convert_oneshot(docx, soffice=self.soffice, timeout=timeout, pdfa=pdfa, tmp_root=self.tmp_root)
+        except ConvertError:
+            pass  # the second attempt's error, if any, is the one reported
         return convert_oneshot(docx, soffice=self.soffice, timeout=timeout, pdfa=pdfa, tmp_root=self.tmp_root)
 
     def close(self) -> None:

@@ -1,0 +1,214 @@
+"""Injected faults: LibreOffice crashing, hanging, missing or lying; full disks; signals.
+
+A fake `soffice` (a shell script via RESUMEC_SOFFICE) injects the faults the
+real one cannot produce on demand; the real LibreOffice is killed and stopped
+for real where it can be.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES, run_cli, soffice_processes
+
+REAL_SOFFICE = shutil.which("soffice")
+
+
+def fake_soffice(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "fake-soffice"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A résumé with a previous good PDF and DOCX next to it."""
+    src = tmp_path / "cv.json"
+    shutil.copy(SAMPLES / "minimal.json", src)
+    (tmp_path / "cv.pdf").write_bytes(b"%PDF-previous good pdf")
+    (tmp_path / "cv.docx").write_bytes(b"previous good docx")
+    return src
+
+
+def assert_untouched(folder: Path) -> None:
+    assert (folder / "cv.pdf").read_bytes() == b"%PDF-previous good pdf"
+    assert (folder / "cv.docx").read_bytes() == b"previous good docx"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(
+    "fault, body, message",
+    [
+        ("exits 0, writes nothing", "exit 0", b"could not convert"),
+        ("writes garbage", 'for a in "$@"; do last="$a"; done; printf garbage > "$(dirname "$last")/in.pdf"; exit 0',
+         b"invalid PDF"),
+        ("crashes", "kill -9 $$", b"LibreOffice"),
+    ],
+)
+def test_converter_faults_exit_3_and_leave_outputs(project, tmp_path, fault, body, message):
+    fake = fake_soffice(tmp_path, body)
+    proc = run_cli("compile", str(project), "--no-cache", env={"RESUMEC_SOFFICE": str(fake)})
+    assert proc.returncode == 3, (fault, proc.stderr)
+    assert message in proc.stderr and b"Traceback" not in proc.stderr
+    assert_untouched(tmp_path)
+
+
+def test_hung_converter_times_out_and_its_children_die(project, tmp_path):
+    marker = tmp_path / "child-alive"
+    fake = fake_soffice(tmp_path, f"(sleep 300; echo) & echo $! > {marker}; wait")
+    start = time.monotonic()
+    proc = run_cli("compile", str(project), "--no-cache", "--timeout", "2", env={"RESUMEC_SOFFICE": str(fake)})
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 3 and b"timed out after 2 s" in proc.stderr
+    assert elapsed < 60  # two attempts of 2 s each, not 300 s
+    child = int(marker.read_text())
+    time.sleep(0.2)
+    assert not _alive(child), "the hung converter's child process survived"
+    assert_untouched(tmp_path)
+
+
+def test_crash_then_recovery_is_retried(project, tmp_path):
+    flag = tmp_path / "crashed-once"
+    fake = fake_soffice(tmp_path, f'if [ ! -e {flag} ]; then touch {flag}; kill -9 $$; fi\nexec {REAL_SOFFICE} "$@"')
+    proc = run_cli("compile", str(project), "--no-cache", env={"RESUMEC_SOFFICE": str(fake)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert flag.exists()
+    assert (tmp_path / "cv.pdf").read_bytes().startswith(b"%PDF-1")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGSTOP])
+def test_real_libreoffice_killed_or_stopped_mid_conversion(project, tmp_path, how):
+    private = tmp_path / "tmp"
+    private.mkdir()
+    env = dict(os.environ, TMPDIR=str(private))
+    proc = subprocess.Popen([sys.executable, "-m", "resumec", "compile", str(project), "--no-cache", "--timeout", "8"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    victim = _wait_for(lambda: [p for p in soffice_processes(str(private)) if _is_bin(p)], timeout=30)
+    os.kill(victim[0], how)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert (tmp_path / "cv.pdf").read_bytes().startswith(b"%PDF-1")
+    time.sleep(0.3)
+    assert soffice_processes(str(private)) == []
+    assert not _alive(victim[0])
+
+
+def test_missing_converter_exit_3(project, tmp_path):
+    proc = run_cli("compile", str(project), "--format", "pdf", "--no-cache", env={"RESUMEC_SOFFICE": "/nope/soffice"})
+    assert proc.returncode == 3 and b"apt-get install" in proc.stderr
+    assert_untouched(tmp_path)
+
+
+def test_disk_full_while_writing_exit_4_nothing_left(project, tmp_path, monkeypatch):
+    """ENOSPC on the PDF's temp file: exit code 4, old outputs intact, no temp files."""
+    import resumec.output as output
+    from resumec.errors import OutputError
+    from resumec.pipeline import Options, compile
+
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            if data.startswith(b"%PDF"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.handle.write(data)
+
+        def flush(self):
+            self.handle.flush()
+
+        def fileno(self):
+            return self.handle.fileno()
+
+    monkeypatch.setattr(output.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(OutputError) as info:
+        compile(project, Options(use_cache=False))
+    assert info.value.exit_code == 4 and "No space left on device" in info.value.message
+    assert_untouched(tmp_path)
+
+
+def test_cache_directory_removed_during_a_build(project, tmp_path):
+    from resumec.pipeline import Options, compile
+
+    cache = tmp_path / "cache"
+
+    def remove_cache(stage: str) -> None:
+        if stage == "pdf":
+            shutil.rmtree(cache, ignore_errors=True)
+
+    warnings: list[str] = []
+    result = compile(project, Options(cache_dir=cache), progress=remove_cache, warn=warnings.append)
+    assert result.ok and (tmp_path / "cv.pdf").read_bytes().startswith(b"%PDF-1")
+    # The DOCX entry went with the directory: rebuilt; the PDF stored after it is a hit.
+    again = compile(project, Options(cache_dir=cache))
+    assert {o.format: o.cached for o in again.outputs} == {"docx": False, "pdf": True}
+    third = compile(project, Options(cache_dir=cache))
+    assert {o.format: o.cached for o in third.outputs} == {"docx": True, "pdf": True}
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.8, 1.5])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_at_any_stage_leaves_no_partial_output_or_orphan(project, tmp_path, delay, sig):
+    private = tmp_path / "tmp"
+    private.mkdir()
+    env = dict(os.environ, TMPDIR=str(private))
+    proc = subprocess.Popen([sys.executable, "-m", "resumec", "compile", str(project), "--no-cache"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 128 + sig), (proc.returncode, err)
+    assert b"Traceback" not in err
+    pdf = (tmp_path / "cv.pdf").read_bytes()
+    docx = (tmp_path / "cv.docx").read_bytes()
+    if proc.returncode == 0:
+        assert pdf.startswith(b"%PDF-1") and docx.startswith(b"PK")
+    else:
+        assert_untouched(tmp_path)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    time.sleep(0.3)
+    assert soffice_processes(str(private)) == []
+    assert list(private.iterdir()) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _is_bin(pid: int) -> bool:
+    try:
+        return b"soffice.bin" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _wait_for(probe, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for LibreOffice to start")
