@@ -176,7 +176,8 @@ def _compile(
 
     epoch = source_epoch()
     docx_options = {"paper": options.paper, "lang": lang}
-    dkey = _key_docx(source.data, order, chosen.fingerprint, docx_options, epoch)
+    assets = _assets(source)
+    dkey = _key_docx(source.data, order, chosen.fingerprint, docx_options, epoch, assets)
     cache = None
     if options.use_cache:
         cache = Cache(
@@ -301,10 +302,30 @@ def _meta_language(data: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _key_docx(data: Any, order: list[tuple[str, str]], fingerprint: str, opts: dict, epoch: int) -> str:
+def _key_docx(data: Any, order: list[tuple[str, str]], fingerprint: str, opts: dict, epoch: int, assets: dict) -> str:
     from resumec.key import docx_key
 
-    return docx_key(data, order, fingerprint, opts, __version__, epoch)
+    return docx_key(data, order, fingerprint, opts, __version__, epoch, assets)
+
+
+def _assets(source) -> dict[str, str]:
+    """Hashes of the local files the résumé embeds (the photo), for the cache key.
+
+    Problems with the photo are reported here, located like schema errors.
+    """
+    from resumec.assets import PHOTO_FIELD, photo_path
+    from resumec.errors import InputError
+
+    base = source.path.parent if source.path is not None else Path.cwd()
+    try:
+        photo = photo_path(source.data, base)
+        return {PHOTO_FIELD: hashlib.sha256(photo.read_bytes()).hexdigest()} if photo else {}
+    except InputError as exc:
+        line, col = source.locate(("basics", "image"))
+        raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None
+    except OSError as exc:
+        line, col = source.locate(("basics", "image"))
+        raise InputError(f"{source.name}:{line}:{col}: {PHOTO_FIELD}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached) -> tuple[bytes, bool]:

@@ -56,6 +56,11 @@ PAPER_SIZES: Mapping[str, tuple[float, float]] = MappingProxyType({  # width, he
 })
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "themes"
+# Words every theme gets as defaults, one <lang>.toml per language holding
+# [titles], [labels] and [dates]. en.toml is the base under a theme's own
+# tables; the others become [locales.<lang>]. A theme's own tables win.
+SHARED_LOCALES_DIR = BUILTIN_DIR / "_locales"
+BASE_LANGUAGE = "en"
 THEME_FILE = "theme.toml"
 _MAX_EXTENDS_DEPTH = 8
 
@@ -208,9 +213,13 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
         parent_root, parent_display = _locate_parent(extends, root, shown)
         parent = _load(parent_root, parent_display, chain + (resolved,))
 
-    config = _merge(parent.config, own) if parent else own
+    base, shared, shared_digest = _shared_locales()
+    # The parent already sits on the shared English words; a root theme gets them here.
+    config = _merge(parent.config, own) if parent else _merge(base, own)
     # "extends" and the parent's name/description describe the parent, not us.
     config["theme"] = own.get("theme", {})
+    if isinstance(config.get("locales", {}), dict):
+        config["locales"] = _merge_locales(shared, config.get("locales", {}))
     problems = _validate(config)
     if problems:
         raise InputError(f"{shown}: invalid theme", [f"{shown}: {p}" for p in problems])
@@ -218,6 +227,7 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
     name = resolved.name if resolved.parent == BUILTIN_DIR else config["theme"].get("name", resolved.name)
     digest = hashlib.sha256(b"resumec-theme-v1\0")
     digest.update(_folder_digest(root).encode())
+    digest.update(b"\0locales\0" + shared_digest.encode())
     if parent:
         digest.update(b"\0extends\0" + parent.fingerprint.encode())
     return Theme(
@@ -242,6 +252,35 @@ def _locate_parent(extends: str, child_root: Path, shown: str) -> tuple[Path, st
     if not path.is_dir():
         raise InputError(f"{shown}: extends {extends!r}, but {path} is not a folder")
     return path, str(path)
+
+
+def _shared_locales() -> tuple[dict, dict, str]:
+    """(base English words, {lang: locale table}, digest of the files).
+
+    Read on every load (a few tiny files) rather than cached, so the digest
+    that goes into each theme's fingerprint always matches what was merged.
+    """
+    base: dict = {}
+    locales: dict = {}
+    if not SHARED_LOCALES_DIR.is_dir():
+        return base, locales, ""
+    for path in sorted(SHARED_LOCALES_DIR.glob("*.toml")):
+        table = _read_toml(path, f"themes/_locales/{path.name}")
+        if path.stem == BASE_LANGUAGE:
+            base = table
+        else:
+            locales[path.stem] = table
+    return base, locales, _folder_digest(SHARED_LOCALES_DIR)
+
+
+def _merge_locales(shared: dict, own: dict) -> dict:
+    """Shared locales under the theme's; tags match case-insensitively ("DE" overrides "de")."""
+    merged = dict(shared)
+    for tag, table in own.items():
+        match = next((key for key in shared if key.lower() == str(tag).lower()), None)
+        base = merged.pop(match) if match is not None else None
+        merged[tag] = _merge(base, table) if isinstance(base, dict) and isinstance(table, dict) else table
+    return merged
 
 
 def _read_toml(path: Path, shown: str) -> dict:
@@ -309,6 +348,8 @@ def _titles(config: dict) -> dict[str, str]:
 
 
 _STYLE_TYPES = ("paragraph", "character")
+# inline: a picture in the line; right: anchored at the right margin, text wrapping on its left.
+PHOTO_POSITIONS = ("inline", "right")
 _ALIGNS = ("left", "center", "right", "justify")
 _BORDER_KEYS = MappingProxyType({"width": "number", "color": "color", "space": "number", "style": "str"})
 _BORDER_STYLES = ("single", "double", "dotted", "dashed", "thick")
@@ -339,12 +380,14 @@ STYLE_PROPERTIES: Mapping[str, tuple[str, bool]] = MappingProxyType({
     "right_tab": ("bool", True),
     "border_top": ("border", True),
     "border_bottom": ("border", True),
+    "border_left": ("border", True),
     "bullet": ("str", True),
     "bullet_font": ("str", True),
+    "bullet_color": ("color", True),
     "outline_level": ("int", True),
 })
 _TOP_LEVEL = frozenset(
-    {"theme", "page", "fonts", "colors", "dates", "sections", "titles", "labels", "styles", "locales"}
+    {"theme", "page", "fonts", "colors", "dates", "sections", "titles", "labels", "styles", "locales", "photo"}
 )
 
 
@@ -377,6 +420,16 @@ def _validate(config: dict) -> list[str]:
             if side not in ("top", "right", "bottom", "left"):
                 problems.append(f"[page] margins: unknown side {side!r}")
             problems += _check("length", value, f"[page] margins.{side}", colors)
+
+    photo = config.get("photo", {})
+    for key, value in photo.items():
+        if key == "position":
+            if value not in PHOTO_POSITIONS:
+                problems.append(f"[photo] position must be one of {', '.join(map(repr, PHOTO_POSITIONS))}, got {value!r}")
+        elif key not in ("width", "height"):
+            problems.append(f"[photo] unknown key {key!r} (known: width, height, position)")
+        else:
+            problems += _check("length", value, f"[photo] {key}", colors)
 
     for key, value in fonts.items():
         if not isinstance(value, str) or not value.strip():

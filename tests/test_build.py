@@ -359,7 +359,7 @@ def test_locale_changes_dates_and_labels(classic):
             "basics": {"name": "N", "summary": "S"}}
     document = read(build(data, classic, lang="de"))
     texts = [t for _, t in paragraphs(document)]
-    assert "Uni\t03/2019 – heute" in texts
+    assert "Uni\tMärz 2019 – heute" in texts
     assert "Kurse: A" in texts
     assert "Profil" in texts
     lang = document.styles.element.find(f".//{qn('w:rPrDefault')}//{qn('w:lang')}")
@@ -574,3 +574,43 @@ def test_libreoffice_renders_text_links_and_cjk(tmp_path: Path, classic):
     assert "NotoSansCJK" in fonts  # CJK text got a real font, not tofu
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True).stdout.decode()
     assert re.search(r"^Pages:\s+2$", info, re.M)
+
+
+# --- the photo in markup -------------------------------------------------------------------------
+
+
+def test_photo_markup_is_a_run_and_disappears_without_a_photo():
+    blocks = parse('<p style="Title"><photo/>Name</p><p><photo/></p><p>x<tab/><photo/></p>')
+    assert [[r.kind for r in b.runs] for b in blocks] == [["photo", "text"], ["photo"], ["text", "tab", "photo"]]
+    without = parse('<p style="Title"><photo/>Name</p><p><photo/></p><p>x<tab/><photo/></p>', photo=False)
+    assert [b.text for b in without] == ["Name", "x"]  # the photo-only paragraph and the dangling tab go
+    with pytest.raises(MarkupError, match="must be empty"):
+        parse("<p><photo>x</photo></p>")
+
+
+def test_inline_photo_is_sized_and_cropped(tmp_path: Path):
+    theme_dir = tmp_path / "t"
+    shutil.copytree(BUILTIN_DIR / "classic", theme_dir)
+    toml = theme_dir / "theme.toml"
+    toml.write_text(toml.read_text("utf-8") + '\n[photo]\nwidth = "2cm"\nheight = "2cm"\n', "utf-8")
+    header = theme_dir / "templates" / "header.xml.j2"
+    header.write_text('<p style="Title">{{ basics.name }}<tab/><photo/></p>', "utf-8")
+    shutil.copy(ROOT / "samples" / "photo.png", tmp_path / "me.png")  # 240×300: taller than the box
+    theme = load_theme(str(theme_dir))
+    document = read(build({"basics": {"name": "N", "image": "me.png"}}, theme, [], base_dir=tmp_path))
+    inline = document.paragraphs[0]._p.find(f".//{qn('wp:inline')}")
+    extent = inline.find(qn("wp:extent"))
+    assert int(extent.get("cx")) == int(extent.get("cy")) == round(2 / 2.54 * 72 * 12700)
+    src_rect = inline.find(f".//{qn('a:srcRect')}")
+    assert int(src_rect.get("t")) + int(src_rect.get("b")) == 20000  # 1 - 240/300 of the height, in 1/1000 %
+    assert document.paragraphs[0].text == "N\t"
+    # No photo in the résumé: the markup leaves no trace.
+    plain = read(build({"basics": {"name": "N"}}, theme, []))
+    assert plain.paragraphs[0].text == "N"
+    assert not plain.inline_shapes
+
+
+def test_a_broken_image_is_an_input_error(tmp_path: Path):
+    (tmp_path / "me.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 10)
+    with pytest.raises(InputError, match="not a valid PNG or JPEG"):
+        build({"basics": {"name": "N", "image": "me.png"}}, load_theme("modern"), [], base_dir=tmp_path)

@@ -235,3 +235,26 @@ def test_cache_hit_does_not_import_typer(resume, tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(resume), str(cache)], capture_output=True, text=True)
     assert proc.stdout.strip() == "0 False False", proc.stdout + proc.stderr
+
+
+def test_photo_bytes_are_part_of_the_key(tmp_path):
+    src = tmp_path / "p.json"
+    shutil.copy(SAMPLES / "photo.json", src)
+    shutil.copy(SAMPLES / "photo.png", tmp_path / "photo.png")
+    data = json.loads(src.read_text())
+    assert data["basics"]["image"] == "photo.png"
+    cache = tmp_path / "cache"
+    args = ("--theme", "modern", "--format", "docx")
+    assert cached(compile_json(src, cache, *args)) == {"docx": False}
+    assert cached(compile_json(src, cache, *args)) == {"docx": True}
+    png = (tmp_path / "photo.png").read_bytes()
+    (tmp_path / "photo.png").write_bytes(png + b"\0")  # same name, new bytes
+    assert cached(compile_json(src, cache, *args)) == {"docx": False}
+
+
+def test_photo_error_is_located(tmp_path):
+    src = tmp_path / "p.json"
+    src.write_text('{\n  "basics": {\n    "name": "A",\n    "image": "../../etc/passwd"\n  }\n}\n')
+    proc = run_cli("compile", str(src), "--format", "docx")
+    assert proc.returncode == 1
+    assert b"p.json:4:14: basics.image:" in proc.stderr and b"outside" in proc.stderr

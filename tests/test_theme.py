@@ -174,6 +174,11 @@ def test_not_utf8(tmp_path: Path):
         ("[wat]\nx = 1\n", "unknown table [wat]"),
         ("theme = 'x'\n", "theme must be a table"),
         ("[locales.de]\nstyles = {}\n", "may only hold titles, labels and dates"),
+        ("[photo]\nposition = 'left'\n", "[photo] position must be one of 'inline', 'right'"),
+        ("[photo]\nwidth = 'big'\n", "[photo] width"),
+        ("[photo]\nshape = 'round'\n", "[photo] unknown key 'shape'"),
+        ("[styles.X]\nborder_left = { width = 'x' }\n", "border_left.width must be a number"),
+        ("[styles.X]\nbullet_color = 'nope'\n", "bullet_color must be a hex colour"),
     ],
 )
 def test_bad_types_are_reported(tmp_path: Path, toml: str, expected: str):
@@ -269,3 +274,41 @@ def test_length_units():
     for bad in ("2", "two cm", True, None, "1 px"):
         with pytest.raises(ValueError):
             length_pt(bad)
+
+
+# --- shared words: themes/_locales ---------------------------------------------------
+
+
+def test_shared_english_words_are_the_base_of_every_theme(tmp_path: Path):
+    folder = write_toml(tmp_path / "bare", "[theme]\nname = 'bare'\n[titles]\nwork = 'Jobs'\n")
+    config = load_theme(str(folder)).config
+    assert config["titles"]["work"] == "Jobs"  # the theme wins
+    assert config["titles"]["summary"] == "Summary"  # the rest comes from _locales/en.toml
+    assert config["labels"]["courses"] == "Courses"
+    assert config["dates"]["present"] == "Present"
+    assert sorted(config["locales"]) == ["de", "es", "fr", "it", "nl", "pt"]
+    assert localized(config, "nl")["titles"]["work"] == "Werkervaring"  # a locale beats the base
+
+
+def test_shared_locales_are_part_of_the_fingerprint(tmp_path: Path, monkeypatch):
+    import resumec.theme as theme_module
+
+    shared = tmp_path / "_locales"
+    shutil.copytree(theme_module.SHARED_LOCALES_DIR, shared)
+    monkeypatch.setattr(theme_module, "SHARED_LOCALES_DIR", shared)
+    before = load_theme("classic").fingerprint
+    german = shared / "de.toml"
+    german.write_text(german.read_text("utf-8").replace('present = "heute"', 'present = "jetzt"'), "utf-8")
+    theme = load_theme("classic")
+    assert theme.fingerprint != before
+    assert localized(theme.config, "de")["dates"]["present"] == "jetzt"
+
+
+def test_every_builtin_theme_loads_and_is_self_contained():
+    for name, description in builtin_themes():
+        theme = load_theme(name)
+        assert description, name
+        assert theme.search_path == (theme.root,), name  # a copy needs nothing but its own folder
+        for key in SECTION_KEYS:
+            assert (theme.root / "templates" / f"{key}.xml.j2").is_file(), (name, key)
+        assert (theme.root / "templates" / "header.xml.j2").is_file()

@@ -12,6 +12,7 @@ import io
 import time
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
@@ -21,16 +22,19 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from resumec.assets import photo_path
 from resumec.build.markup import Block, MarkupError, Run, parse
 from resumec.build.render import make_environment, render
 from resumec.build.styles import HYPERLINK_STYLE, StyleMap, apply_theme
 from resumec.build.text import has_content, xml_text
 from resumec.errors import InputError
-from resumec.theme import Theme, localized
+from resumec.theme import Theme, length_pt, localized
 
 HEADER_TEMPLATE = "header.xml.j2"
 _ZIP_MIN = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAX = (2107, 12, 31, 23, 59, 58)
+_EMU_PER_PT = 12700
+DEFAULT_PHOTO_WIDTH = "2.5cm"
 
 
 def build_docx(
@@ -47,22 +51,24 @@ def build_docx(
 
     `lang` picks a [locales.<lang>] overlay (dates, labels) and the document
     language; `paper` ("a4"/"letter") overrides the theme's page size.
-    `base_dir` is where relative paths in the résumé (a later photo feature) resolve.
+    `base_dir` is the résumé's folder: `basics.image` resolves inside it
+    (see resumec.assets.photo_path, which also feeds the cache key).
     """
-    del base_dir  # reserved for basics.image
     config = localized(theme.config, lang)
     env = make_environment(theme, config)
     basics = data.get("basics") if isinstance(data.get("basics"), Mapping) else {}
     titles = {**config.get("titles", {}), **theme_titles(theme, config)}
+    picture = _load_photo(data, base_dir, config.get("photo", {}))
     common = {
         "resume": data,
         "basics": basics,
         "titles": titles,
         "labels": config.get("labels", {}),
         "theme": config,
+        "photo": picture is not None,
     }
 
-    blocks: list[Block] = _blocks(env, theme, HEADER_TEMPLATE, common)
+    blocks: list[Block] = _blocks(env, theme, HEADER_TEMPLATE, common, photo=picture is not None)
     for key, title in sections:
         items = data.get(key)
         if not isinstance(items, list):
@@ -71,13 +77,14 @@ def build_docx(
         if not items:
             continue
         context = {**common, "section": key, "title": title, "items": items}
-        blocks += _blocks(env, theme, f"{key}.xml.j2", context)
+        blocks += _blocks(env, theme, f"{key}.xml.j2", context, photo=picture is not None)
 
     document = docx.Document()
     doc_lang = lang or config.get("theme", {}).get("lang", "en-US")
     style_map = apply_theme(document, config, paper=paper, lang=doc_lang)
+    alt = f"Photo of {_plain(basics.get('name'))}" if _plain(basics.get("name")) else "Photo"
     for block in blocks:
-        _write_block(document, block, style_map, theme)
+        _write_block(document, block, style_map, theme, picture, alt)
     _core_properties(document, data, basics, epoch)
     raw = io.BytesIO()
     document.save(raw)
@@ -90,10 +97,10 @@ def theme_titles(theme: Theme, config: Mapping[str, Any]) -> dict[str, str]:
     return {key: given.get(key, default) for key, default in theme.titles.items()}
 
 
-def _blocks(env, theme: Theme, name: str, context: Mapping[str, Any]) -> list[Block]:
+def _blocks(env, theme: Theme, name: str, context: Mapping[str, Any], *, photo: bool) -> list[Block]:
     markup = render(env, theme, name, context)
     try:
-        return parse(markup)
+        return parse(markup, photo=photo)
     except MarkupError as exc:
         shown = theme.display(_template_path(theme, name))
         where = f" (line {exc.line} of its output)" if exc.line else ""
@@ -108,10 +115,124 @@ def _template_path(theme: Theme, name: str) -> Path:
     return theme.root / "templates" / name
 
 
+# --- the photo -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Photo:
+    """The photo's bytes and the box the theme wants it in (EMU), cropped to fill it."""
+
+    blob: bytes
+    width: int
+    height: int
+    crop: tuple[int, int, int, int]  # left, top, right, bottom in 1/1000 % (a:srcRect)
+    position: str = "inline"  # or "right": anchored at the right margin, text wrapping on its left
+
+
+def _load_photo(data: Mapping[str, Any], base_dir: Path | None, table: Mapping[str, Any]) -> _Photo | None:
+    """Read basics.image (checked by photo_path) and fit it to the theme's [photo] box.
+
+    With width and height both set the picture is centre-cropped to that
+    aspect ratio (a portrait never looks squashed); with one, it scales.
+    """
+    path = photo_path(data, base_dir)
+    if path is None:
+        return None
+    from docx.image.image import Image
+
+    blob = path.read_bytes()
+    try:
+        image = Image.from_blob(blob)
+        px_w, px_h = image.px_width, image.px_height
+    except Exception:  # python-docx's header parsers raise anything on a truncated or forged file
+        raise InputError(f'basics.image: "{path.name}" is not a valid PNG or JPEG image') from None
+    if px_w <= 0 or px_h <= 0:
+        raise InputError(f'basics.image: "{path.name}" has no pixels')
+    width = table.get("width")
+    height = table.get("height")
+    if width is None and height is None:
+        width = DEFAULT_PHOTO_WIDTH
+    crop = (0, 0, 0, 0)
+    if width is not None and height is not None:
+        w, h = length_pt(width), length_pt(height)
+        box, pic = w / h, px_w / px_h
+        if pic > box:  # too wide: trim the sides
+            side = int(round((1 - box / pic) / 2 * 100_000))
+            crop = (side, 0, side, 0)
+        elif pic < box:  # too tall: trim more from the bottom than the top (faces sit high)
+            cut = 1 - pic / box
+            crop = (0, int(round(cut * 0.3 * 100_000)), 0, int(round(cut * 0.7 * 100_000)))
+    elif width is not None:
+        w = length_pt(width)
+        h = w * px_h / px_w
+    else:
+        h = length_pt(height)
+        w = h * px_w / px_h
+    return _Photo(blob, int(round(w * _EMU_PER_PT)), int(round(h * _EMU_PER_PT)), crop,
+                  table.get("position", "inline"))
+
+
+def _photo_run(document, photo: _Photo, alt: str):
+    """A picture run holding the photo, with alt text for tagged PDF and screen readers.
+
+    "inline" keeps it in the text flow; "right" anchors it to its paragraph at
+    the right margin with text wrapping down its left side (a picture, never a
+    text box: every word of the résumé stays in ordinary paragraphs, in reading
+    order, for ATS parsers).
+    """
+    inline = document.part.new_pic_inline(io.BytesIO(photo.blob), photo.width, photo.height)
+    doc_pr = inline.find(qn("wp:docPr"))
+    doc_pr.set("descr", alt)
+    if any(photo.crop):
+        blip_fill = inline.find(f".//{qn('pic:blipFill')}")
+        src_rect = OxmlElement("a:srcRect")
+        for attr, value in zip(("l", "t", "r", "b"), photo.crop):
+            if value:
+                src_rect.set(attr, str(value))
+        blip_fill.find(qn("a:blip")).addnext(src_rect)
+    drawing = OxmlElement("w:drawing")
+    drawing.append(_anchor_right(inline) if photo.position == "right" else inline)
+    r = OxmlElement("w:r")
+    r.append(drawing)
+    return r
+
+
+_ANCHOR_XML = (
+    '<wp:anchor xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'distT="0" distB="0" distL="{gap}" distR="0" simplePos="0" relativeHeight="1" behindDoc="0" '
+    'locked="1" layoutInCell="1" allowOverlap="0">'
+    '<wp:simplePos x="0" y="0"/>'
+    '<wp:positionH relativeFrom="margin"><wp:align>right</wp:align></wp:positionH>'
+    '<wp:positionV relativeFrom="paragraph"><wp:posOffset>0</wp:posOffset></wp:positionV>'
+    "</wp:anchor>"
+)
+_PHOTO_GAP_EMU = 144000  # 0.4 cm between the text and the photo
+
+
+def _anchor_right(inline):
+    """Turn python-docx's wp:inline into a wp:anchor at the right margin (wrap square, text left)."""
+    from docx.oxml import parse_xml
+
+    anchor = parse_xml(_ANCHOR_XML.format(gap=_PHOTO_GAP_EMU))
+    extent = inline.find(qn("wp:extent"))
+    anchor.append(extent)
+    effect = OxmlElement("wp:effectExtent")
+    for attr in ("l", "t", "r", "b"):
+        effect.set(attr, "0")
+    anchor.append(effect)
+    wrap = OxmlElement("wp:wrapSquare")
+    wrap.set("wrapText", "left")
+    anchor.append(wrap)
+    for tag in ("wp:docPr", "wp:cNvGraphicFramePr", "a:graphic"):
+        anchor.append(inline.find(qn(tag)))
+    return anchor
+
+
 # --- writing paragraphs -----------------------------------------------------------
 
 
-def _write_block(document, block: Block, style_map: StyleMap, theme: Theme) -> None:
+def _write_block(document, block: Block, style_map: StyleMap, theme: Theme, picture: _Photo | None,
+                 alt: str) -> None:
     style_id = style_map.paragraph.get(block.style)
     if style_id is None:
         raise InputError(
@@ -126,6 +247,11 @@ def _write_block(document, block: Block, style_map: StyleMap, theme: Theme) -> N
     current_link = None
     current_href = None
     for run in block.runs:
+        if run.kind == "photo":
+            current_link = current_href = None
+            if picture is not None:
+                p.append(_photo_run(document, picture, alt))
+            continue
         if run.href is None:
             current_link = current_href = None
             p.append(_run(run, _char_style(run, style_map, theme)))
@@ -208,7 +334,13 @@ def _core_properties(document, data: Mapping[str, Any], basics: Mapping[str, Any
 
 
 def _skill_keywords(data: Mapping[str, Any]) -> list[str]:
-    """Skill keywords (or the skill's name when it has none), each once."""
+    """Skill keywords (or the skill's name when it has none), each once.
+
+    Spaces inside a keyword become no-break spaces: LibreOffice splits DOCX
+    keywords at ASCII spaces (and commas, semicolons), so "event sourcing"
+    would reach the PDF as "event", "sourcing". U+00A0 keeps the phrase whole
+    and looks the same wherever the keywords are shown.
+    """
     seen: dict[str, None] = {}
     skills = data.get("skills")
     for skill in skills if isinstance(skills, list) else []:
@@ -217,7 +349,7 @@ def _skill_keywords(data: Mapping[str, Any]) -> list[str]:
         keywords = skill.get("keywords")
         words = list(keywords) if isinstance(keywords, list) and keywords else [skill.get("name")]
         for word in words:
-            text = _plain(word)
+            text = _plain(word).replace(" ", "\u00a0")
             if text and text.lower() not in {k.lower() for k in seen}:
                 seen[text] = None
     return list(seen)

@@ -8,6 +8,8 @@ Templates emit markup rather than python-docx calls so a theme stays data:
             <span style="Date">…</span>      a named character style
             <a href="https://…">…</a>        a hyperlink (http, https, mailto, tel only)
             <tab/> <br/>                     a tab (to the style's tab stop), a line break
+            <photo/>                         the résumé's photo (basics.image), inline, sized
+                                             by the theme's [photo] table; nothing without one
 
 Whitespace collapses as in HTML: runs of spaces and newlines become one space,
 and none survives at the start or end of a line. A block with no visible text
@@ -25,7 +27,8 @@ from lxml import etree
 from resumec.build.text import safe_url
 
 BLOCKS = MappingProxyType({"p": "Normal", "bullet": "List Bullet"})  # element -> default style
-INLINE = frozenset({"b", "i", "u", "span", "a", "tab", "br"})
+INLINE = frozenset({"b", "i", "u", "span", "a", "tab", "br", "photo"})
+_EMPTY = frozenset({"tab", "br", "photo"})
 _ATTRIBUTES = MappingProxyType({"p": {"style"}, "bullet": {"style"}, "span": {"style"}, "a": {"href"}})
 _SPACE = re.compile(r"[ \t\n\r]+")
 
@@ -42,7 +45,7 @@ class MarkupError(ValueError):
 class Run:
     """One piece of a paragraph: text, a tab or a line break, with its formatting."""
 
-    kind: str  # "text" | "tab" | "br"
+    kind: str  # "text" | "tab" | "br" | "photo"
     text: str = ""
     bold: bool = False
     italic: bool = False
@@ -61,11 +64,16 @@ class Block:
 
     @property
     def text(self) -> str:
-        return "".join(r.text if r.kind == "text" else ("\t" if r.kind == "tab" else "\n") for r in self.runs)
+        shown = {"tab": "\t", "br": "\n", "photo": ""}
+        return "".join(r.text if r.kind == "text" else shown[r.kind] for r in self.runs)
 
 
-def parse(markup: str) -> list[Block]:
-    """Parse one template's output into blocks; raise MarkupError on a theme bug."""
+def parse(markup: str, *, photo: bool = True) -> list[Block]:
+    """Parse one template's output into blocks; raise MarkupError on a theme bug.
+
+    With `photo=False` (the résumé has none) `<photo/>` is dropped, so a
+    paragraph holding only the photo disappears instead of leaving a gap.
+    """
     try:
         # A parser per call: lxml parsers must not be shared between threads.
         parser = etree.XMLParser(
@@ -84,8 +92,10 @@ def parse(markup: str) -> list[Block]:
         _check_attributes(element)
         runs: list[Run] = []
         _inline(element, Run("text"), runs, element.tag)
+        if not photo:
+            runs = [r for r in runs if r.kind != "photo"]
         collapsed = _collapse(runs)
-        if any(r.kind == "text" and r.text.strip() for r in collapsed):
+        if any((r.kind == "text" and r.text.strip()) or r.kind == "photo" for r in collapsed):
             style = element.get("style") or BLOCKS[element.tag]
             blocks.append(Block(element.tag, style, tuple(collapsed)))
         if element.tail and element.tail.strip():
@@ -108,7 +118,7 @@ def _inline(element: etree._Element, fmt: Run, out: list[Run], where: str) -> No
         if child.tag not in INLINE:
             raise MarkupError(f"<{child.tag}> is not allowed inside <{where}>", child.sourceline)
         _check_attributes(child)
-        if child.tag in ("tab", "br"):
+        if child.tag in _EMPTY:
             if len(child) or (child.text and child.text.strip()):
                 raise MarkupError(f"<{child.tag}/> must be empty", child.sourceline)
             out.append(replace(fmt, kind=child.tag, text=""))
@@ -153,7 +163,7 @@ def _collapse(runs: list[Run]) -> list[Run]:
             out.append(replace(run, text=text))
         at_line_start = False
     _trim_trailing(out)
-    while out and out[-1].kind != "text":  # a dangling tab or break only adds blank space
+    while out and out[-1].kind in ("tab", "br"):  # a dangling tab or break only adds blank space
         out.pop()
         _trim_trailing(out)
     return out

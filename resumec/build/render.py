@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -27,6 +28,18 @@ from resumec.theme import Theme
 
 # Filters that would let a template (or data passed through one) emit raw markup.
 _REMOVED_FILTERS = ("safe", "urlize")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, but an unsafe attribute is an error, not a blank.
+
+    The stock sandbox returns an Undefined for `x.__class__` (also inside
+    `"{0.__class__}".format(x)`), which prints as nothing: safe, but a theme
+    author probing the sandbox should be told, with the template line.
+    """
+
+    def unsafe_undefined(self, obj: Any, attribute: str):  # type: ignore[override]
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is not allowed")
 
 
 class _ThemeLoader(FileSystemLoader):
@@ -128,7 +141,7 @@ def join_nonempty(parts: Iterable[Any], separator: str = " · ") -> Markup:
 def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandboxedEnvironment:
     """A sandboxed environment that loads only from the theme's folders."""
     roots = list(theme.search_path or (theme.root,))
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=_ThemeLoader([r / "templates" for r in roots], roots),
         autoescape=True,
         undefined=ChainableUndefined,

@@ -207,7 +207,8 @@ def _set_ppr(element, props: Mapping[str, Any], colors: Mapping[str, str], num_i
         num_pr = _el("w:numPr")
         num_pr.append(_el("w:numId", val=str(num_id)))
         items.append(num_pr)
-    borders = [(side, props[f"border_{side}"]) for side in ("top", "bottom") if f"border_{side}" in props]
+    # pBdr children in schema order: top, left, bottom.
+    borders = [(side, props[f"border_{side}"]) for side in ("top", "left", "bottom") if f"border_{side}" in props]
     if borders:
         p_bdr = _el("w:pBdr")
         for side, spec in borders:
@@ -329,8 +330,9 @@ class _NumberingIds:
         family = fonts.get(bullet_font, bullet_font if bullet_font != "body" else "Calibri")
         rpr = _el("w:rPr")
         rpr.append(_el("w:rFonts", ascii=family, hAnsi=family, hint="default"))
-        if "color" in props:
-            rpr.append(_el("w:color", val=_color(props["color"], colors)))
+        bullet_color = props.get("bullet_color", props.get("color"))
+        if bullet_color is not None:
+            rpr.append(_el("w:color", val=_color(bullet_color, colors)))
         lvl.append(rpr)
         abstract.append(lvl)
         existing = numbering.findall(qn("w:abstractNum"))
