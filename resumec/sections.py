@@ -7,24 +7,13 @@ rename a heading wherever they choose the order.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 from resumec.errors import InputError, UsageError
+from resumec.schema import SECTIONS
 
-SECTION_KEYS: tuple[str, ...] = (
-    "work",
-    "volunteer",
-    "education",
-    "awards",
-    "certificates",
-    "publications",
-    "skills",
-    "languages",
-    "interests",
-    "references",
-    "projects",
-)
+# The JSON Resume list sections, in the schema's order (basics and meta are not sections).
+SECTION_KEYS: tuple[str, ...] = SECTIONS
 
 
 def parse_spec(items: Iterable[str]) -> list[tuple[str, str | None]]:
@@ -52,6 +41,8 @@ def parse_spec(items: Iterable[str]) -> list[tuple[str, str | None]]:
 def _unknown(key: str) -> str:
     if key == "basics":
         return "'basics' is always the header; leave it out of the section list"
+    import difflib  # only when reporting an error
+
     close = difflib.get_close_matches(key, SECTION_KEYS, n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown section {key!r}{hint} (valid: {', '.join(SECTION_KEYS)})"

@@ -20,20 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from resumec.errors import InputError
+from resumec.sections import SECTION_KEYS
 
-SECTION_KEYS: tuple[str, ...] = (
-    "work",
-    "volunteer",
-    "education",
-    "awards",
-    "certificates",
-    "publications",
-    "skills",
-    "languages",
-    "interests",
-    "references",
-    "projects",
-)
 
 # Fallbacks for keys a theme may leave out, so a minimal theme.toml still works.
 DEFAULT_TITLES: Mapping[str, str] = MappingProxyType({
