@@ -47,6 +47,7 @@ class Reporter:
     _total: int = 4
     _completed: int = 0
     _base: int = 0
+    _per_input: int = len(STAGES)  # bar steps per input: its stages, or 1 in a batch
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -72,6 +73,13 @@ class Reporter:
         self._progress.start()
         self._task = self._progress.add_task("Starting", total=self._total, completed=self._completed)
 
+    def batch(self, inputs: int) -> None:
+        """One bar for a whole batch, counting inputs (not stages), shown from the start."""
+        self._total, self._per_input = inputs, 1
+        if self.mode == "rich" and self._progress is None:
+            self._open_bar()
+            self._progress.update(self._task, description="Compiling")
+
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
@@ -91,7 +99,7 @@ class Reporter:
 
     def input_done(self) -> None:
         """Move the bar past every stage of one input (a hit skips some)."""
-        self._base += len(STAGES)
+        self._base += self._per_input
         self._completed = self._base
         if self._progress is not None:
             self._progress.update(self._task, completed=self._completed)

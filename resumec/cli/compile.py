@@ -27,11 +27,20 @@ def compile_command(
     cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", envvar="RESUMEC_CACHE_DIR", help="Cache location.", show_envvar=True)] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a LibreOffice conversion is abandoned.", min=1)] = 120.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout (with --watch: one JSON line per build).")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running and rebuild whenever the résumé or theme changes (like `resumec watch`).")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="LibreOffice instances for several inputs. Default: the number of CPUs.", min=1, show_default=False)] = None,
+    no_server: Annotated[bool, typer.Option("--no-server", help="Don't use a running converter service (also: RESUMEC_NO_SERVER=1).")] = False,
 ) -> None:
     """Compile résumés to DOCX and PDF."""
     from resumec import report
 
+    if watch:
+        from resumec.cli.watch import run_watch
+
+        run_watch(inputs, quiet=quiet, as_json=as_json, output=output, format=format, theme=theme,
+                  sections=sections, paper=paper, lang=lang, no_cache=no_cache, cache_dir=cache_dir,
+                  timeout=timeout, pdfa=pdfa)
     reporter = report.Reporter(report.choose_mode(quiet, as_json), seen=_seen(ctx))
     code = 0
     try:
@@ -40,12 +49,13 @@ def compile_command(
             output=output, format=format, theme=theme, sections=sections, paper=paper, lang=lang,
             no_cache=no_cache, cache_dir=cache_dir, timeout=timeout, pdfa=pdfa,
         )
-        code = _run_compile(files, opts, reporter)
+        code = _run_compile(files, opts, reporter, jobs=jobs, use_server=not no_server)
     except ResumecError as exc:
         reporter.error(exc)
         code = exc.exit_code
     finally:
-        reporter.finish(code)
+        reporter.stop()  # also on Ctrl-C/SIGTERM, which must not print a "success" report
+    reporter.finish(code)
     raise typer.Exit(code)
 
 
@@ -55,24 +65,11 @@ def _seen(ctx: typer.Context) -> set[str]:
     return obj.get("seen_warnings", set()) if isinstance(obj, dict) else set()
 
 
-def _run_compile(files: list[str], opts, reporter) -> int:
-    from resumec.pipeline import compile as compile_one
+def _run_compile(files: list[str], opts, reporter, *, jobs: int | None = None, use_server: bool = True) -> int:
+    """One input, or a batch over `jobs` warm LibreOffices (or the converter service when it runs)."""
+    from resumec import batch
 
-    many = len(files) > 1
-    code = 0
-    reporter.start(total_stages=4 * len(files))
-    try:
-        for spec in files:
-            try:
-                result = compile_one(spec, opts, progress=reporter.stage, warn=reporter.warn, many=many)
-            except ResumecError as exc:
-                result = exc.result  # type: ignore[attr-defined]
-                code = code or exc.exit_code
-            reporter.input_done()
-            reporter.result(result.to_json())
-    finally:
-        reporter.stop()
-    return code
+    return batch.run(files, opts, reporter, jobs=jobs, use_server=use_server)
 
 
 @app.command("validate", epilog=EXIT_CODES)

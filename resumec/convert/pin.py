@@ -1,10 +1,12 @@
 """Make LibreOffice's PDFs reproducible by overwriting the few bytes that change run to run.
 
 Dates, /ID and /DocChecksum are replaced by values of exactly the same length,
-so the xref table's byte offsets stay valid. The one exception is PDF/A's
-output-intent ICC profile: lcms stamps the current time into its header and
-the profile is Flate-compressed, so it is recompressed and the (classic) xref
-table shifted to match. No PDF library is needed for either.
+so the xref table's byte offsets stay valid. Two exceptions are inside
+Flate-compressed streams, which are recompressed and the (classic) xref table
+shifted to match: PDF/A's output-intent ICC profile (lcms stamps the current
+time into its header), and the UniqueID of Type 1 fonts LibreOffice makes from
+CFF fonts (a per-process counter: a warm LibreOffice would otherwise make
+different bytes for the same document). No PDF library is needed.
 """
 
 from __future__ import annotations
@@ -162,6 +164,53 @@ def _pin_icc_header(profile: bytes, epoch: int) -> bytes:
     return bytes(out)
 
 
+@dataclass(frozen=True)
+class _Stream:
+    """A Flate-compressed stream object: where its data is, and where its /Length value is written."""
+
+    head: bytes  # the stream dictionary
+    data_start: int
+    data_end: int
+    length_span: tuple[int, int]
+    content: bytes  # decompressed
+
+
+def _flate_stream(pdf: bytes, offsets: dict[int, int], number: int) -> _Stream | None:
+    """Object `number` if it is a stream with exactly one FlateDecode filter (LibreOffice's only kind)."""
+    head = _STREAM_DICT.match(pdf, offsets[number]) if number in offsets else None
+    if head is None or b"endobj" in head.group(1) or b"DecodeParms" in head.group(1):
+        return None
+    if head.group(1).replace(b" ", b"").count(b"/Filter/FlateDecode") != 1:
+        return None  # another filter, or a filter chain: not LibreOffice's
+    length = _LENGTH.search(head.group(1))
+    if length is None:
+        return None
+    if length.group(2) is None:  # a direct /Length
+        span = (head.start(1) + length.start(1), head.start(1) + length.end(1))
+    else:
+        holder_at = offsets.get(int(length.group(1)))
+        holder = _INT_OBJECT.match(pdf, holder_at) if holder_at is not None else None
+        if holder is None:
+            return None
+        span = holder.span(1)
+    data_start = head.end()
+    data_end = data_start + int(pdf[span[0] : span[1]])
+    try:
+        content = zlib.decompress(pdf[data_start:data_end])
+    except zlib.error:
+        return None
+    return _Stream(head.group(1), data_start, data_end, span, content)
+
+
+def _replace_stream(pdf: bytes, xref: _Xref, stream: _Stream, content: bytes) -> bytes:
+    """Recompress at zlib's level 6, which is what LibreOffice uses: an unchanged stream keeps its bytes."""
+    data = zlib.compress(content, 6)
+    if data == pdf[stream.data_start : stream.data_end]:
+        return pdf
+    edits = [(stream.data_start, stream.data_end, data), (*stream.length_span, str(len(data)).encode())]
+    return _splice(pdf, xref, edits)
+
+
 def _pin_output_profiles(pdf: bytes, epoch: int) -> bytes:
     """Pin the date inside each Flate-compressed PDF/A output-intent profile."""
     numbers = sorted({int(m.group(1)) for m in _OUTPUT_PROFILE.finditer(pdf)})
@@ -169,40 +218,78 @@ def _pin_output_profiles(pdf: bytes, epoch: int) -> bytes:
         xref = _classic_xref(pdf)
         if xref is None:
             return pdf
-        offsets = {entry.number: entry.offset for entry in xref.entries}
-        head = _STREAM_DICT.match(pdf, offsets[number]) if number in offsets else None
-        if head is None or b"endobj" in head.group(1) or b"DecodeParms" in head.group(1):
+        stream = _flate_stream(pdf, {entry.number: entry.offset for entry in xref.entries}, number)
+        if stream is None:
             continue
-        if head.group(1).replace(b" ", b"").count(b"/Filter/FlateDecode") != 1:
-            continue  # another filter, or a filter chain: not LibreOffice's profile
-        length = _LENGTH.search(head.group(1))
-        if length is None:
-            continue
-        if length.group(2) is None:  # a direct /Length
-            span = (head.start(1) + length.start(1), head.start(1) + length.end(1))
+        pinned = _pin_icc_header(stream.content, epoch)
+        if pinned != stream.content:
+            pdf = _replace_stream(pdf, xref, stream, pinned)
+    return pdf
+
+
+_TYPE1_FONT_FILE = re.compile(rb"/FontFile\s+(\d+)\s+0\s+R")
+_TYPE1_LENGTHS = re.compile(rb"/Length([12])\s+(\d+)")
+# LibreOffice numbers the Type 1 fonts it makes from CFF (OpenType) fonts from a counter that
+# lives as long as the process: 4100001 in a fresh LibreOffice, 4100002 in the next document a
+# warm one converts, … The ID sits in the clear part and, again, in the eexec-encrypted part.
+_UNIQUE_ID = re.compile(rb"/UniqueID 41\d{5}\b")
+_EEXEC_KEY = 55665
+
+
+def _eexec(data: bytes, *, decrypt: bool) -> bytes:
+    """Type 1 eexec (Adobe Type 1 Font Format, 7.1): a byte-wise cipher with feedback from the ciphertext."""
+    r = _EEXEC_KEY
+    out = bytearray(len(data))
+    for i, byte in enumerate(data):
+        if decrypt:
+            out[i] = byte ^ (r >> 8)
+            cipher = byte
         else:
-            holder_at = offsets.get(int(length.group(1)))
-            holder = _INT_OBJECT.match(pdf, holder_at) if holder_at is not None else None
-            if holder is None:
-                continue
-            span = holder.span(1)
-        data_start = head.end()
-        data_end = data_start + int(pdf[span[0] : span[1]])
-        try:
-            profile = zlib.decompress(pdf[data_start:data_end])
-        except zlib.error:
-            continue
-        pinned = _pin_icc_header(profile, epoch)
-        if pinned == profile:
-            continue
-        data = zlib.compress(pinned, 6)
-        pdf = _splice(pdf, xref, [(data_start, data_end, data), (span[0], span[1], str(len(data)).encode())])
+            cipher = out[i] = byte ^ (r >> 8)
+        r = ((cipher + r) * 52845 + 22719) & 0xFFFF
+    return bytes(out)
+
+
+def _renumber_type1(font: bytes, head: bytes, unique_id: int) -> bytes:
+    """The font program with its LibreOffice UniqueIDs set to `unique_id` (same length: 7 digits)."""
+    lengths = {int(k): int(v) for k, v in _TYPE1_LENGTHS.findall(head)}
+    clear_end = lengths.get(1, 0)
+    private_end = clear_end + lengths.get(2, 0)
+    if not (0 < clear_end < private_end <= len(font)):
+        return font
+    new_id = b"/UniqueID %d" % unique_id
+    clear = _UNIQUE_ID.sub(new_id, font[:clear_end])
+    private = _eexec(font[clear_end:private_end], decrypt=True)
+    if not _UNIQUE_ID.search(private):
+        return clear + font[clear_end:]
+    private = _eexec(_UNIQUE_ID.sub(new_id, private), decrypt=False)
+    return clear + private + font[private_end:]
+
+
+def _pin_type1_ids(pdf: bytes) -> bytes:
+    """Number LibreOffice's Type 1 fonts 4100001, 4100002, … in file order, as a fresh LibreOffice would.
+
+    Without this a warm LibreOffice's PDFs would depend on how many documents
+    it converted before (see _UNIQUE_ID).
+    """
+    numbers = sorted({int(m.group(1)) for m in _TYPE1_FONT_FILE.finditer(pdf)})
+    for index, number in enumerate(numbers, start=1):
+        xref = _classic_xref(pdf)
+        if xref is None:
+            return pdf
+        stream = _flate_stream(pdf, {entry.number: entry.offset for entry in xref.entries}, number)
+        if stream is None or not _UNIQUE_ID.search(stream.content, 0, 8192):
+            continue  # not one of LibreOffice's Type 1 fonts
+        renumbered = _renumber_type1(stream.content, stream.head, 4100000 + index)
+        if renumbered != stream.content:
+            pdf = _replace_stream(pdf, xref, stream, renumbered)
     return pdf
 
 
 def pin_pdf(pdf: bytes, epoch: int) -> bytes:
     """Dates from `epoch` (UTC); /ID and /DocChecksum from a hash of the PDF with those fields blanked."""
     pdf = _pin_output_profiles(pdf, epoch)
+    pdf = _pin_type1_ids(pdf)
     fields = _fields(pdf)
     if not fields:
         return pdf

@@ -88,6 +88,7 @@ class _State:
 
     workdir: Path | None = None
     bridge: _Bridge | None = None
+    starting: _Bridge | None = None  # a bridge not yet ready, so abort() can kill it too
     generation: int = 0  # LibreOffice starts so far; names each one's profile
     requests: int = 0
     closed: bool = False
@@ -189,6 +190,8 @@ class WarmConverter:
                     return self._request(bridge, docx, timeout=timeout, pdfa=pdfa)
                 except _BridgeLost as lost:
                     self._drop_bridge()
+                    if self._state.closed:
+                        raise ConvertError("the LibreOffice converter was closed") from None
                     if attempt == 2:
                         if lost.timed_out:
                             raise ConvertError(f"LibreOffice timed out after {timeout:g} s") from None
@@ -203,6 +206,20 @@ class WarmConverter:
     def close(self) -> None:
         with self._lock:
             self._finalizer()
+
+    def abort(self) -> None:
+        """Kill LibreOffice now, even mid-request, from any thread (Ctrl-C in a batch).
+
+        close() would wait for the request in flight, which may take up to its
+        timeout; after abort() that request fails at once with ConvertError, no
+        new LibreOffice starts, and close() only has files left to remove.
+        """
+        state = self._state
+        state.closed = True
+        for bridge in (state.bridge, state.starting):
+            if bridge is not None:
+                kill_group(bridge.soffice_pid)
+                kill_group(bridge.proc.pid)
 
     def __enter__(self) -> WarmConverter:
         return self
@@ -243,10 +260,15 @@ class WarmConverter:
 
     def _ensure_bridge(self) -> _Bridge:
         state = self._state
+        if state.closed:
+            raise ConvertError("the LibreOffice converter was closed")
         if state.bridge is not None and state.bridge.proc.poll() is not None:
             self._drop_bridge()  # LibreOffice died while idle: the bridge exited with it
         if state.bridge is None:
             state.bridge = self._start_bridge()
+            if state.closed:  # abort() ran while it started
+                self._drop_bridge()
+                raise ConvertError("the LibreOffice converter was closed")
         return state.bridge
 
     def _drop_bridge(self) -> None:
@@ -287,6 +309,9 @@ class WarmConverter:
             except OSError as exc:
                 raise ConvertError(f"could not start {self.uno_python}: {exc.strerror or exc}") from exc
         bridge = _Bridge(proc=proc, soffice_pid=0, profile=profile, pipe=pipe, log=log)
+        state.starting = bridge
+        if state.closed:  # abort() ran between Popen and the line above
+            kill_group(proc.pid)
         deadline = time.monotonic() + self.start_timeout + 2  # the bridge reports its own time-out first
         ready: dict | None = None
         try:
@@ -301,6 +326,8 @@ class WarmConverter:
         except BaseException:
             _stop_bridge(bridge, graceful=False)  # e.g. Ctrl-C during start-up
             raise
+        finally:
+            state.starting = None
         if not ready or not ready.get("ready"):
             _stop_bridge(bridge, graceful=False)
             reason = (ready or {}).get("error") or log_tail(log) or "no answer"

@@ -1,0 +1,195 @@
+"""Batch compiles: several inputs over a pool of warm LibreOffices (or the converter service), real tools."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes
+from resumec.convert.warm import find_uno_python
+
+UNO_PYTHON = find_uno_python(shutil.which("soffice")) if have_soffice() else None
+pytestmark = [
+    pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed"),
+    pytest.mark.skipif(UNO_PYTHON is None, reason="no Python with LibreOffice's uno module"),
+]
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def variants(folder: Path, count: int, start: int = 0) -> list[Path]:
+    """Distinct résumés: samples/full.json with another name each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = json.loads((SAMPLES / "full.json").read_text())
+    paths = []
+    for number in range(start, start + count):
+        data = copy.deepcopy(base)
+        data["basics"]["name"] = f"Candidate Number{number:02d}"
+        path = folder / f"cv{number:02d}.json"
+        path.write_text(json.dumps(data, ensure_ascii=False))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def private_tmp(tmp_path) -> Path:
+    """TMPDIR for the child: its LibreOffice profiles live below it, so /proc shows which are ours."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    return tmp
+
+
+def test_one_bad_input_fails_alone(tmp_path, private_tmp):
+    inputs = tmp_path / "in"
+    good = variants(inputs, 3)
+    (inputs / "cv01b.json").write_text('{"basics": {"name": "x" "label": 1}}')  # sorts between good ones
+    out = tmp_path / "out"
+    proc = run_cli("compile", str(inputs), "-o", str(out), "--json", "--jobs", "2", env={"TMPDIR": str(private_tmp)})
+    assert proc.returncode == 1, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["exit_code"] == 1 and not report["ok"]
+    names = [Path(r["input"]).name for r in report["results"]]
+    assert names == ["cv00.json", "cv01.json", "cv01b.json", "cv02.json"]  # every input, in order
+    by_name = dict(zip(names, report["results"]))
+    bad = by_name["cv01b.json"]
+    assert not bad["ok"] and bad["error"]["type"] == "InputError" and ":1:" in bad["error"]["message"]
+    for path in good:
+        result = by_name[path.name]
+        assert result["ok"] and {o["format"] for o in result["outputs"]} == {"docx", "pdf"}
+        assert f"Number{path.stem[2:]}" in pdftotext(out / f"{path.stem}.pdf")
+    assert not (out / "cv01b.pdf").exists()
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)))
+    assert list(private_tmp.iterdir()) == []  # profiles and temp files removed
+
+
+def test_batch_pdfs_equal_single_oneshot_compiles(tmp_path, private_tmp):
+    inputs = variants(tmp_path / "in", 3)
+    env = {"TMPDIR": str(private_tmp)}
+    proc = run_cli("compile", *map(str, inputs), "-o", str(tmp_path / "batch"), "-q", env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    for path in inputs:  # one at a time, no cache: the one-shot engine
+        single = run_cli("compile", str(path), "-o", str(tmp_path / "single") + "/", "-q", "--no-cache", env=env)
+        assert single.returncode == 0, single.stderr.decode()
+        assert (tmp_path / "batch" / f"{path.stem}.pdf").read_bytes() == (tmp_path / "single" / f"{path.stem}.pdf").read_bytes()
+
+
+def test_batch_of_cache_hits_starts_no_libreoffice(tmp_path, private_tmp):
+    inputs = variants(tmp_path / "in", 3)
+    env = {"TMPDIR": str(private_tmp)}
+    assert run_cli("compile", *map(str, inputs), "-o", str(tmp_path / "out"), "-q", env=env).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resumec", "compile", *map(str, inputs), "-o", str(tmp_path / "out"), "--json"],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    seen = []
+    while proc.poll() is None:
+        seen += soffice_processes(str(private_tmp))
+        time.sleep(0.01)
+    report = json.loads(proc.stdout.read())
+    assert proc.returncode == 0 and not seen
+    assert all(o["cached"] for r in report["results"] for o in r["outputs"])
+
+
+def test_jobs_must_be_positive(tmp_path):
+    inputs = variants(tmp_path / "in", 2)
+    proc = run_cli("compile", *map(str, inputs), "--jobs", "0")
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["sigint", "sigterm"])
+def test_interrupted_batch_leaves_no_libreoffice(tmp_path, private_tmp, sig, code):
+    inputs = tmp_path / "in"
+    variants(inputs, 30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
+        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        # Interrupt once conversions are under way (some PDFs written, LibreOffice running).
+        assert wait_until(lambda: len(list((tmp_path / "out").glob("*.pdf"))) >= 2, timeout=120)
+        assert soffice_processes(str(private_tmp))
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, proc.stderr.read().decode()
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)), timeout=5)
+    assert len(list((tmp_path / "out").glob("*.pdf"))) < 30
+    for pdf in (tmp_path / "out").glob("*.pdf"):  # what was written is whole
+        assert pdf.read_bytes().rstrip().endswith(b"%%EOF")
+
+
+def test_batch_uses_the_converter_service_when_it_runs(tmp_path, private_tmp):
+    runtime = Path(tempfile.mkdtemp(prefix="rc-run-"))
+    env = {"TMPDIR": str(private_tmp), "RESUMEC_NO_SERVER": "", "RESUMEC_RUNTIME_DIR": str(runtime / "svc")}
+    try:
+        assert run_cli("server", "start", env=env, timeout=180).returncode == 0
+        inputs = variants(tmp_path / "in", 3)
+        proc = run_cli("compile", *map(str, inputs), "-o", str(tmp_path / "out"), "-q", env=env)
+        assert proc.returncode == 0, proc.stderr.decode()
+        status = json.loads(run_cli("server", "status", "--json", env=env).stdout)
+        assert status["conversions"] == 3
+    finally:
+        run_cli("server", "stop", env=env, timeout=60)
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)))
+
+
+def test_warm_abort_fails_the_request_at_once_and_leaves_nothing(tmp_path):
+    """WarmConverter.abort() (what Ctrl-C in a batch calls) from another thread, mid-request."""
+    import threading
+
+    from resumec.convert import find_soffice
+    from resumec.convert.warm import WarmConverter
+    from resumec.errors import ConvertError
+    from resumec.pipeline import Options, compile
+
+    compile(SAMPLES / "full.json", Options(formats=("docx",), output=tmp_path, use_cache=False))
+    docx = (tmp_path / "full.docx").read_bytes()
+    warm = WarmConverter(find_soffice(), uno_python=UNO_PYTHON, tmp_root=tmp_path)
+    warm.convert(docx)
+    marker = str(warm.workdir)
+    assert soffice_processes(marker)
+    timer = threading.Timer(0.02, warm.abort)
+    timer.start()
+    with pytest.raises(ConvertError, match="closed"):
+        for _ in range(50):  # one of these is in flight when abort() lands
+            warm.convert(docx)
+    timer.join()
+    with pytest.raises(ConvertError, match="closed"):
+        warm.convert(docx)  # and no new LibreOffice is started
+    assert wait_until(lambda: not soffice_processes(marker), timeout=5)
+    warm.close()
+    assert not Path(marker).exists()
+
+
+def test_warm_pdfs_do_not_depend_on_what_the_engine_converted_before(tmp_path):
+    """LibreOffice numbers the Type 1 fonts it makes from CFF fonts per process; pinning must undo that."""
+    from resumec.convert import find_soffice, pin_pdf
+    from resumec.convert.warm import WarmConverter
+    from resumec.pipeline import Options, compile
+
+    compile(SAMPLES / "full.json", Options(formats=("docx",), output=tmp_path, use_cache=False))
+    docx = (tmp_path / "full.docx").read_bytes()
+    with WarmConverter(find_soffice(), uno_python=UNO_PYTHON, tmp_root=tmp_path) as warm:
+        first, second = warm.convert(docx), warm.convert(docx)
+    assert pin_pdf(first, 0) == pin_pdf(second, 0)

@@ -1,0 +1,276 @@
+"""The converter service against the real LibreOffice: lifecycle, use by compile, and every way to ignore it.
+
+Each test gets its own runtime dir (RESUMEC_RUNTIME_DIR) and TMPDIR, so no
+real user service is touched and the service's LibreOffice can be found in
+/proc by its profile path; the fixture always stops the service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES, have_soffice, run_cli, soffice_processes
+from resumec.convert.warm import find_uno_python
+
+pytestmark = [
+    pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed"),
+    pytest.mark.skipif(
+        have_soffice() and find_uno_python(shutil.which("soffice")) is None,
+        reason="no Python with LibreOffice's uno module",
+    ),
+]
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Environment for `resumec` children: private runtime dir (short: sockets have a 108-byte limit) and TMPDIR."""
+    runtime = Path(tempfile.mkdtemp(prefix="rc-run-"))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    values = {
+        "RESUMEC_RUNTIME_DIR": str(runtime / "svc"),
+        "TMPDIR": str(tmp),
+        "RESUMEC_NO_SERVER": "",
+        "RESUMEC_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    yield values
+    run_cli("server", "stop", env=values, timeout=60)
+    assert wait_until(lambda: not soffice_processes(str(tmp)))
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def status(env: dict) -> dict:
+    proc = run_cli("server", "status", "--json", env=env)
+    info = json.loads(proc.stdout)
+    assert (proc.returncode == 0) == info["running"]
+    return info
+
+
+def start(env: dict, *extra: str) -> dict:
+    proc = run_cli("server", "start", *extra, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return status(env)
+
+
+def compile_cli(src: Path, out: Path, env: dict, *extra: str) -> dict:
+    proc = run_cli("compile", str(src), "-o", str(out) + "/", "--json", *extra, env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return report
+
+
+def test_lifecycle(env):
+    proc = run_cli("server", "status", env=env)
+    assert proc.returncode == 1 and b"not running" in proc.stderr
+    proc = run_cli("server", "stop", env=env)
+    assert proc.returncode == 0 and b"not running" in proc.stderr
+
+    proc = run_cli("server", "start", "--idle-timeout", "300", env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"started" in proc.stderr
+    info = status(env)
+    assert info["running"] and info["ready"] and info["conversions"] == 0
+    assert info["libreoffice"].startswith("LibreOffice")
+    assert info["idle_timeout"] == 300
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o700
+    sock = runtime / "server.sock"
+    assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
+    assert soffice_processes(env["TMPDIR"])  # its warm LibreOffice
+
+    proc = run_cli("server", "status", env=env)
+    assert proc.returncode == 0
+    for field in ("pid", "socket", "uptime", "conversions", "libreoffice"):
+        assert field in proc.stdout.decode()
+
+    again = run_cli("server", "start", env=env)
+    assert again.returncode == 0 and b"already running" in again.stderr
+    assert status(env)["pid"] == info["pid"]
+
+    proc = run_cli("server", "stop", env=env)
+    assert proc.returncode == 0 and b"stopped" in proc.stderr
+    assert not status(env)["running"]
+    assert not sock.exists()
+    assert wait_until(lambda: not soffice_processes(env["TMPDIR"]))
+
+
+def test_compile_uses_the_running_service_and_matches_oneshot(env, tmp_path):
+    assert start(env)["idle_timeout"] == 600  # the default
+    served = compile_cli(SAMPLES / "full.json", tmp_path / "served", env)
+    assert served["results"][0]["outputs"][1]["cached"] is False
+    assert status(env)["conversions"] == 1
+
+    # A cache hit never reaches the service; --no-server and RESUMEC_NO_SERVER ignore it.
+    compile_cli(SAMPLES / "full.json", tmp_path / "served", env)
+    other_cache = {**env, "RESUMEC_CACHE_DIR": str(tmp_path / "cache2")}
+    oneshot = compile_cli(SAMPLES / "full.json", tmp_path / "oneshot", other_cache, "--no-server")
+    compile_cli(SAMPLES / "full.json", tmp_path / "oneshot3", {**env, "RESUMEC_CACHE_DIR": str(tmp_path / "cache3"),
+                                                              "RESUMEC_NO_SERVER": "1"})
+    assert status(env)["conversions"] == 1
+
+    # Warm through the service and one-shot make the same bytes.
+    assert (tmp_path / "served" / "full.pdf").read_bytes() == (tmp_path / "oneshot" / "full.pdf").read_bytes()
+    assert (tmp_path / "oneshot3" / "full.pdf").read_bytes() == (tmp_path / "oneshot" / "full.pdf").read_bytes()
+    assert oneshot["results"][0]["outputs"][1]["sha256"] == served["results"][0]["outputs"][1]["sha256"]
+
+    # The Typer path (an option the fast path defers) uses it too.
+    compile_cli(SAMPLES / "minimal.json", tmp_path / "typer", env, "--no-cache")
+    assert status(env)["conversions"] == 2
+
+
+def test_service_failure_on_a_document_is_a_conversion_error(env, tmp_path):
+    """The service answers ConvertError for a document LibreOffice rejects, and keeps serving."""
+    from resumec import service
+
+    start(env)
+    client = service.client_converter(env={**os.environ, **env})
+    assert client is not None
+    from resumec.errors import ConvertError
+
+    with pytest.raises(ConvertError):
+        client.convert(os.urandom(2048), timeout=30)
+    client.close()
+    assert status(env)["running"]
+    compile_cli(SAMPLES / "minimal.json", tmp_path / "out", env)
+    assert status(env)["conversions"] == 1
+
+
+@pytest.mark.parametrize("kind", ["unbound-socket", "garbage-file", "listens-never-accepts"])
+def test_stale_or_dead_service_is_ignored(env, tmp_path, kind):
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    runtime.mkdir(mode=0o700)
+    path = runtime / "server.sock"
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if kind == "garbage-file":
+            path.write_bytes(b"not a socket")
+        else:
+            holder.bind(str(path))
+            if kind == "listens-never-accepts":
+                holder.listen(1)
+            else:
+                holder.close()  # the file stays: what a killed service leaves
+        proc = run_cli("compile", str(SAMPLES / "minimal.json"), "-o", str(tmp_path / "out") + "/", env=env)
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert b"error" not in proc.stderr.lower() and b"warning" not in proc.stderr.lower()
+        assert (tmp_path / "out" / "minimal.pdf").read_bytes().startswith(b"%PDF-")
+        assert run_cli("server", "status", env=env).returncode == 1
+    finally:
+        holder.close()
+
+
+def test_service_with_another_libreoffice_is_refused(env):
+    """The client computes its identity locally; a service running another build is not used."""
+    from resumec import service
+    from resumec.pipeline import Options, compile
+
+    start(env)
+    client = service.client_converter(env={**os.environ, **env})
+    assert client is not None
+    warnings: list[str] = []
+    client.identity = "LibreOffice 0.0.0.0; libmergedlo.so:1:1"
+    client.warn = warnings.append
+    docx_dir = Path(env["TMPDIR"]) / "docx"
+    compile(SAMPLES / "minimal.json", Options(formats=("docx",), output=docx_dir, use_cache=False))
+    pdf = client.convert((docx_dir / "minimal.docx").read_bytes(), timeout=60)
+    client.close()
+    assert pdf.startswith(b"%PDF-")
+    assert warnings and "not used" in warnings[0]
+    assert status(env)["conversions"] == 0
+
+
+def test_idle_timeout_from_env_stops_the_service(env):
+    proc = run_cli("server", "start", env={**env, "RESUMEC_SERVER_IDLE": "1"}, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"idle timeout 1 s" in proc.stderr
+    assert wait_until(lambda: not status(env)["running"], timeout=30)
+    assert wait_until(lambda: not soffice_processes(env["TMPDIR"]))
+    assert not (Path(env["RESUMEC_RUNTIME_DIR"]) / "server.sock").exists()
+
+
+def test_garbage_on_the_socket_does_not_hurt_the_service(env):
+    start(env)
+    path = Path(env["RESUMEC_RUNTIME_DIR"]) / "server.sock"
+    for junk in (b"\xff" * 64, b"\x00\x00\x00\x05\x00\x00\x00\x00nope!", b"GET / HTTP/1.0\r\n\r\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(path))
+            sock.sendall(junk)
+    assert status(env)["running"]
+
+
+def test_runtime_dir_must_be_private(env, tmp_path):
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    runtime.mkdir(mode=0o755)
+    os.chmod(runtime, 0o755)
+    proc = run_cli("server", "start", env=env)
+    assert proc.returncode == 2 and b"private" in proc.stderr
+    # and a client never trusts a socket there
+    from resumec import service
+
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        holder.bind(str(runtime / "server.sock"))
+        holder.listen(1)
+        assert service.client_converter(env={**os.environ, **env}) is None
+    finally:
+        holder.close()
+
+
+def test_start_without_libreoffice_fails_cleanly(env, tmp_path):
+    proc = run_cli("server", "start", env={**env, "RESUMEC_SOFFICE": str(tmp_path / "missing")}, timeout=60)
+    assert proc.returncode == 3
+    assert b"RESUMEC_SOFFICE" in proc.stderr
+    assert run_cli("server", "status", env=env).returncode == 1
+
+
+def test_a_cache_hit_never_connects(env, tmp_path, monkeypatch):
+    """The client's identity is local: a complete hit must not even connect (here: to a listener that never accepts)."""
+    from resumec import batch, report, service
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    compile_cli(SAMPLES / "minimal.json", tmp_path / "out", {**env, "RESUMEC_NO_SERVER": "1"})  # fill the cache
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    runtime.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(runtime / "server.sock"))
+        listener.listen(4)
+        client = service.client_converter()
+        assert client is not None
+        from resumec.cli.common import build_options
+
+        opts = build_options(output=tmp_path / "out", format="all", theme="classic", sections=None, paper=None,
+                             lang=None, no_cache=False, cache_dir=None, timeout=60)
+        reporter = report.Reporter("quiet")
+        assert batch.run([str(SAMPLES / "minimal.json")], opts, reporter, converter=client) == 0
+        listener.settimeout(0.05)
+        with pytest.raises(socket.timeout):
+            listener.accept()
+
+
+def test_service_replaces_a_killed_libreoffice(env, tmp_path):
+    import signal
+
+    info = start(env)
+    os.killpg(info["soffice_pid"], signal.SIGKILL)
+    compile_cli(SAMPLES / "minimal.json", tmp_path / "out", env)
+    after = status(env)
+    assert after["conversions"] == 1 and after["soffice_pid"] not in (None, info["soffice_pid"])
