@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -274,3 +275,21 @@ def test_service_replaces_a_killed_libreoffice(env, tmp_path):
     compile_cli(SAMPLES / "minimal.json", tmp_path / "out", env)
     after = status(env)
     assert after["conversions"] == 1 and after["soffice_pid"] not in (None, info["soffice_pid"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_another_user_cannot_drive_the_service(env):
+    """A real second user (nobody) tries to connect: the private runtime dir stops it."""
+    proc = run_cli("server", "start", env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr.decode()
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    os.chmod(runtime.parent, 0o755)  # the parent is traversable: only our own permissions protect it
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(type(e).__name__)\nelse:\n    print('connected')\n"
+    )
+    attempt = subprocess.run(["/usr/bin/python3", "-c", probe, str(runtime / "server.sock")],
+                             capture_output=True, text=True, user="nobody", group="nogroup", timeout=30)
+    assert attempt.stdout.strip() == "PermissionError", attempt.stdout + attempt.stderr
+    assert status(env)["conversions"] == 0
