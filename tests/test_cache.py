@@ -220,7 +220,7 @@ def test_fast_path_accepts_exactly_the_compile_options():
     typer_opts = {opt for p in command.params if p.param_type_name == "option" for opt in p.opts}
     fast_opts = set(VALUE_OPTIONS) | set(FLAG_OPTIONS)
     # Options the fast path deliberately leaves to Typer (they never mean "serve a hit").
-    deferred = {"--no-cache", "--help", "-h"} | {o for o in typer_opts if o in ("--watch", "--jobs", "-j", "--no-server")}
+    deferred = {"--help", "-h"} | {o for o in typer_opts if o in ("--watch", "--jobs", "-j", "--no-server")}
     assert fast_opts == typer_opts - deferred, (fast_opts ^ (typer_opts - deferred))
 
 

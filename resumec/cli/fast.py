@@ -6,8 +6,8 @@ lines by hand and serves them only when every output is already in the cache.
 Anything else (an unknown flag, a miss, an error, stdin, several inputs)
 returns None and the full Typer command handles it, so behaviour never depends
 on which path ran; a test checks both parsers accept the same options. The one
-exception: a miss while the converter service runs is compiled here, through
-the same `batch.run` the Typer command uses.
+exception: while the converter service runs, a miss (or `--no-cache`) is
+compiled here, through the same `batch.run` the Typer command uses.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ VALUE_OPTIONS = {
     "--cache-dir": "cache_dir",
     "--timeout": "timeout",
 }
-FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet", "--json": "as_json", "--pdfa": "pdfa"}
+FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet", "--json": "as_json", "--pdfa": "pdfa", "--no-cache": "no_cache"}
 
 
 def parse(argv: list[str]) -> dict | None:
@@ -75,7 +75,7 @@ def run(argv: list[str], seen_warnings: set[str]) -> int | None:
             sections=args.get("sections"),
             paper=args.get("paper"),
             lang=args.get("lang"),
-            no_cache=False,
+            no_cache=args.get("no_cache", False),
             cache_dir=Path(args["cache_dir"]) if "cache_dir" in args else None,
             timeout=timeout,
             pdfa=args.get("pdfa", False),
@@ -94,6 +94,8 @@ def run(argv: list[str], seen_warnings: set[str]) -> int | None:
         client = service.client_converter(warn=warn)  # a few stats; it connects only on a PDF miss
         if client is not None:
             return _with_service(args["inputs"][0], opts, reporter, client)
+    if not opts.use_cache:
+        return None  # nothing to serve from a cache that is not used
     try:
         result = compile(args["inputs"][0], opts, warn=warn, only_cached=True)
     except (NotCached, ResumecError):
@@ -112,10 +114,9 @@ def _with_service(spec: str, opts, reporter, client) -> int:
     """
     from resumec import batch
 
-    code = 0
     try:
         code = batch.run([spec], opts, reporter, converter=client)
     finally:
         client.close()
-        reporter.finish(code)
+    reporter.finish(code)
     return code
