@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import os
 import re
 
 import pytest
@@ -28,7 +29,9 @@ from resumec.validate import MAX_ITEMS, MAX_STRING, MAX_TEXT, check, validate
 LOCATED = re.compile(r"^[^:]+(:\d+:\d+)?: ")
 THEME = load_theme("classic")
 ORDER = [(key, THEME.titles[key]) for key in SECTION_KEYS]
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# RESUMEC_FUZZ_EXAMPLES=5000 runs a longer campaign than the default per-run budget.
+FUZZ = settings(max_examples=int(os.environ.get("RESUMEC_FUZZ_EXAMPLES", "150")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 # -- strategies --------------------------------------------------------------
