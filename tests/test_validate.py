@@ -10,7 +10,7 @@ import pytest
 
 from resumec.errors import InputError
 from resumec.load import load, parse_text
-from resumec.schema import DATE, EMAIL, RESUME, SECTIONS, STRING, URI, Array, Node, Object, String
+from resumec.schema import DATE, EMAIL, RESUME, SECTIONS, STRING, URI, Array, Node, Object
 from resumec.validate import Violation, check, describe, format_path, validate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
+from resumec.cli import options
 from resumec.cli.app import EXIT_CODES, app
 from resumec.cli.common import build_options, expand_inputs
 from resumec.errors import ResumecError
@@ -20,17 +20,17 @@ WATCH_EXIT_CODES = EXIT_CODES.rstrip("\n") + """
 @app.command("watch", epilog=WATCH_EXIT_CODES)
 def watch_command(
     inputs: Annotated[list[str], typer.Argument(help="Résumé JSON files, or directories of them.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output directory, or FILE.pdf / FILE.docx (the other formats share its stem).")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="pdf, docx, png (one image per page) or all (= docx,pdf); a comma-separated list is allowed.")] = "all",
-    theme: Annotated[str, typer.Option("--theme", "-t", help="Built-in theme name or path to a theme folder (its files are watched too).")] = "classic",
-    sections: Annotated[Optional[str], typer.Option("--sections", "-s", help="Sections in order, e.g. work,projects,education=Studies,skills.")] = None,
-    paper: Annotated[Optional[str], typer.Option("--paper", help="a4 or letter (default: the theme's).")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Language for dates and titles (default: meta.language, else en).")] = None,
-    pdfa: Annotated[bool, typer.Option("--pdfa", help="Write PDF/A-2b (archival) instead of plain PDF.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the build cache.")] = False,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", envvar="RESUMEC_CACHE_DIR", help="Cache location.", show_envvar=True)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a LibreOffice conversion is abandoned.", min=1)] = 120.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    output: options.Output = None,
+    format: options.Format = "all",
+    theme: options.Theme = "classic",
+    sections: options.Sections = None,
+    paper: options.Paper = None,
+    lang: options.Lang = None,
+    pdfa: options.Pdfa = False,
+    no_cache: options.NoCache = False,
+    cache_dir: options.CacheDir = None,
+    timeout: options.Timeout = 120.0,
+    quiet: options.Quiet = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per build on stdout.")] = False,
 ) -> None:
     """Build, then rebuild on every save of the résumé or its theme (one LibreOffice kept warm)."""
