@@ -161,6 +161,8 @@ def _open_pool(workers: int, reporter: Any, use_server: bool) -> _Pool | None:
         if first is not None and info is not None and info.get("identity") == first.identity:
             clients = [first] + [service.client_converter(warn=reporter.warn) for _ in range(workers - 1)]
             return _Pool([c for c in clients if c is not None])
+        if first is not None:
+            first.close()
     try:
         soffice = find_soffice()
     except ConvertError:
