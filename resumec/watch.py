@@ -93,6 +93,10 @@ def targets(specs: list[str], opts: Any) -> Targets:
         real = os.path.realpath(path)  # and the file behind a symlink
         inputs[real] = spec
         dirs.add(os.path.dirname(real))
+        photo = _photo(path)  # the photo is an input too (its bytes are in the cache key)
+        if photo is not None:
+            inputs[str(photo)] = spec
+            dirs.add(str(photo.parent))
         try:
             planned = output.plan(spec, path, opts.output, opts.formats, many=len(specs) > 1)
             ignore.update(os.path.realpath(p) for p in planned.values())
@@ -111,6 +115,16 @@ def targets(specs: list[str], opts: Any) -> Targets:
             subdirs[:] = [d for d in subdirs if d not in ("__pycache__", ".git")]
             dirs.add(folder)
     return Targets(inputs, trees, frozenset(dirs), frozenset(ignore))
+
+
+def _photo(path: Path) -> Path | None:
+    """The résumé's local photo, if it currently names a valid one; errors are the build's to report."""
+    from resumec.assets import photo_path
+
+    try:
+        return photo_path(json.loads(path.read_bytes()), path.parent)
+    except (OSError, ValueError, ResumecError, RecursionError):
+        return None
 
 
 class _Watcher:

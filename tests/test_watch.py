@@ -231,3 +231,20 @@ def test_watch_takes_the_same_options_as_compile():
     options = {name: {o for p in commands[name].params if p.param_type_name == "option" for o in p.opts}
                for name in ("compile", "watch")}
     assert options["watch"] == options["compile"] - {"--watch", "--jobs", "-j", "--no-server"}
+
+
+def test_replacing_the_photo_rebuilds(tmp_path, session):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "photo.json", folder / "cv.json")
+    shutil.copy(SAMPLES / "photo.png", folder / "photo.png")
+    watch = session("watch", str(folder / "cv.json"), "--json", "-f", "docx", "--theme", "modern")
+    first = watch.next_build()
+    assert first["ok"]
+    before = (folder / "cv.docx").read_bytes()
+    png = (folder / "photo.png").read_bytes()
+    (folder / "photo.png").write_bytes(png + b"\0")  # new bytes, same name
+    build = watch.next_build()
+    assert build["ok"] and not build["outputs"][0]["cached"]
+    assert (folder / "cv.docx").read_bytes() != before
+    assert watch.stop() == 130
