@@ -36,6 +36,10 @@ class ConvertError(ResumecError):
     exit_code = 3
 
 
+class LibreOfficeMissing(ConvertError):
+    """No LibreOffice to convert with (exit 3); unlike other conversion failures, the DOCX is still written."""
+
+
 class OutputError(ResumecError):
     """An output could not be written (exit 4)."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec import __version__
-from resumec.errors import ConvertError, ResumecError, UsageError
+from resumec.errors import ConvertError, LibreOfficeMissing, ResumecError, UsageError
 
 FORMATS = ("docx", "pdf", "png")
 STAGES = ("validate", "docx", "pdf", "write")
@@ -241,7 +241,7 @@ def _compile(
         except ConvertError as exc:
             # LibreOffice missing: the DOCX is still worth having. Any other
             # conversion failure leaves every previous output untouched.
-            if not getattr(exc, "missing", False) or "docx" not in produced:
+            if not isinstance(exc, LibreOfficeMissing) or "docx" not in produced:
                 raise
             convert_error = exc
         run.lap("pdf")
@@ -335,11 +335,7 @@ def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts, o
     if converter is not None:
         identity = converter.identity
     else:
-        try:
-            soffice = find_soffice()
-        except ConvertError as exc:
-            exc.missing = True  # type: ignore[attr-defined]
-            raise
+        soffice = find_soffice()
         identity = converter_identity(soffice)
     pkey = pdf_key(docx_digest, identity, {"pdfa": options.pdfa}, __version__, epoch)
     hit = cache.get(pkey) if cache else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from resumec.errors import ConvertError
+from resumec.errors import ConvertError, LibreOfficeMissing
 
 __all__ = [
     "Converter",
@@ -62,7 +62,7 @@ def find_soffice(env: Mapping[str, str] = os.environ) -> str:
     if override:
         path = os.path.expanduser(override)
         if not _is_executable(path):
-            raise ConvertError(f"RESUMEC_SOFFICE={override} is not an executable file. {INSTALL_HINT}")
+            raise LibreOfficeMissing(f"RESUMEC_SOFFICE={override} is not an executable file. {INSTALL_HINT}")
         return os.path.abspath(path)
     for name in ("soffice", "libreoffice"):
         found = _which(name, env.get("PATH"))
@@ -70,7 +70,7 @@ def find_soffice(env: Mapping[str, str] = os.environ) -> str:
             return found
     if sys.platform == "darwin" and _is_executable(_MACOS_SOFFICE):
         return _MACOS_SOFFICE
-    raise ConvertError(f"LibreOffice was not found (no soffice or libreoffice on PATH). {INSTALL_HINT}")
+    raise LibreOfficeMissing(f"LibreOffice was not found (no soffice or libreoffice on PATH). {INSTALL_HINT}")
 
 
 def _read_ini_value(path: Path, key: str) -> str | None:
