@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,16 @@ def soffice_processes(marker: str | None = None) -> list[int]:
         if "soffice" in cmd and (marker is None or marker in cmd):
             pids.append(int(entry.name))
     return pids
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    """Poll until condition() is true; only a failure ever waits the whole timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def have_soffice() -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes
+from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
 
 UNO_PYTHON = find_uno_python(shutil.which("soffice")) if have_soffice() else None
@@ -24,14 +24,6 @@ pytestmark = [
     pytest.mark.skipif(UNO_PYTHON is None, reason="no Python with LibreOffice's uno module"),
 ]
 
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def variants(folder: Path, count: int, start: int = 0) -> list[Path]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import have_soffice, pdfinfo, pdftotext
+from conftest import have_soffice, pdfinfo, pdftotext, wait_until
 from resumec.convert import (
     DEFAULT_EPOCH,
     OneShot,
@@ -94,14 +94,6 @@ def processes_mentioning(marker: str) -> list[int]:
                 found.append(int(entry.name))
     return found
 
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def xref_is_valid(pdf: bytes) -> bool:

@@ -14,12 +14,11 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, have_soffice, run_cli, soffice_processes
+from conftest import SAMPLES, have_soffice, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
 
 pytestmark = [
@@ -30,14 +29,6 @@ pytestmark = [
     ),
 ]
 
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture

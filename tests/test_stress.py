@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, pdftotext, soffice_processes
-from test_watch import Session, pytestmark as watch_marks, wait_until
+from conftest import ROOT, SAMPLES, pdftotext, soffice_processes, wait_until
+from test_watch import Session, pytestmark as watch_marks
 
 pytestmark = [pytest.mark.slow, *watch_marks]
 

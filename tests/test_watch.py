@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes
+from conftest import ROOT, SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
 
 pytestmark = [
@@ -28,14 +28,6 @@ pytestmark = [
 
 WAIT = 60.0  # generous: only a hang should ever hit it
 
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 class Session:
