@@ -206,7 +206,7 @@ def _compile(
         if only_cached:
             raise NotCached(spec)
         run.progress("docx")
-        from resumec.build import build_docx
+        from resumec.docx import build_docx
 
         base = source.path.parent if source.path is not None else Path.cwd()
         data = build_docx(
@@ -249,12 +249,12 @@ def _compile(
     run.progress("write")
     files = [(fmt, paths[fmt], data, cached) for fmt, (data, cached) in produced.items()]
     if pages:
-        from resumec.preview import page_paths
+        from resumec.png import page_paths
 
         files += [("png", path, data, cached) for path, (data, cached) in zip(page_paths(paths["png"], len(pages)), pages)]
     written = output.write_all({path: data for _, path, data, _ in files})
     if pages:
-        from resumec.preview import stale_pages
+        from resumec.png import stale_pages
 
         output.remove(stale_pages(paths["png"], len(pages)))
     for (fmt, _, data, cached), w in zip(files, written):
@@ -273,7 +273,7 @@ def _png(pdf: bytes, cache, run: _Run, options: Options, only_cached: bool) -> l
     """Pages as PNG, cached as one index blob (page digests) plus a blob per page."""
     import json
 
-    from resumec.preview import DPI, render_pages
+    from resumec.png import DPI, render_pages
 
     key = hashlib.sha256(f"png:{DPI}:{__version__}:".encode() + hashlib.sha256(pdf).digest()).hexdigest()
     if cache:

@@ -43,7 +43,7 @@ needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="pr
 
 
 def make_docx(title: str = "Ada Lovelace", paragraphs: int = 30) -> bytes:
-    """A small two-page DOCX, built here so these tests don't depend on resumec.build."""
+    """A small two-page DOCX, built here so these tests don't depend on resumec.docx."""
     import docx
 
     document = docx.Document()

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLES, run_cli
-from resumec.build import build_docx
+from resumec.docx import build_docx
 from resumec.errors import InputError
 from resumec.load import load
 from resumec.schema import RESUME, Array, Object, String

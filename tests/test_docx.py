@@ -1,4 +1,4 @@
-"""Stage 4: résumé + theme → DOCX (resumec/build), read back with python-docx."""
+"""Stage 4: résumé + theme → DOCX (resumec/docx), read back with python-docx."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml.ns import qn
 
-from resumec.build import build_docx
-from resumec.build.markup import MarkupError, parse
-from resumec.build.render import join_nonempty, link, md, to_markup
-from resumec.build.text import DateStyle, format_date, format_range, safe_url, xml_text
+from resumec.docx import build_docx
+from resumec.docx.markup import MarkupError, parse
+from resumec.docx.render import join_nonempty, link, md, to_markup
+from resumec.docx.text import DateStyle, format_date, format_range, safe_url, xml_text
 from resumec.errors import InputError, UsageError
 from resumec.theme import BUILTIN_DIR, load_theme
 

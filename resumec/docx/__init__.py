@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from resumec.build.document import build_docx
+from resumec.docx.document import build_docx
 
 __all__ = ["build_docx"]

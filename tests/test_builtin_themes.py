@@ -23,7 +23,7 @@ from docx.oxml.ns import qn
 
 from conftest import SAMPLES, pdfinfo, pdftotext, run_cli
 from resumec.assets import photo_path
-from resumec.build import build_docx
+from resumec.docx import build_docx
 from resumec.errors import InputError
 from resumec.pipeline import Options, compile
 from resumec.theme import BUILTIN_DIR, builtin_themes, load_theme, localized

@@ -201,7 +201,7 @@ def test_cache_hit_does_not_import_docx_or_jinja(resume, tmp_path):
         "sys.argv = ['resumec', 'compile', sys.argv[1], '-q', '--cache-dir', sys.argv[2]]\n"
         "try:\n    runpy.run_module('resumec', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
-        "bad = sorted(m for m in ('docx', 'jinja2', 'lxml', 'rich', 'resumec.build') if m in sys.modules)\n"
+        "bad = sorted(m for m in ('docx', 'jinja2', 'lxml', 'rich', 'resumec.docx') if m in sys.modules)\n"
         "print(code, bad)\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(resume), str(cache)], capture_output=True, text=True)

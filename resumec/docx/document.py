@@ -23,10 +23,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 from resumec.assets import photo_path
-from resumec.build.markup import Block, MarkupError, Run, parse
-from resumec.build.render import make_environment, render
-from resumec.build.styles import HYPERLINK_STYLE, StyleMap, apply_theme
-from resumec.build.text import has_content, xml_text
+from resumec.docx.markup import Block, MarkupError, Run, parse
+from resumec.docx.render import make_environment, render
+from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
+from resumec.docx.text import has_content, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme, length_pt, localized
 

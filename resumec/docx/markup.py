@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from resumec.build.text import safe_url
+from resumec.docx.text import safe_url
 
 BLOCKS = MappingProxyType({"p": "Normal", "bullet": "List Bullet"})  # element -> default style
 INLINE = frozenset({"b", "i", "u", "span", "a", "tab", "br", "photo"})

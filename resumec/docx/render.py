@@ -22,7 +22,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from resumec.build.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
+from resumec.docx.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme
 
