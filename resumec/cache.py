@@ -23,23 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MAX_SIZE = 500 * 1000 * 1000
+from resumec.settings import DEFAULT_CACHE_MAX_SIZE
+
 # A blob younger than this is never evicted as unreferenced: its manifest may
 # be about to be written by another process.
 _GRACE_SECONDS = 120.0
 _LAYOUT = "v1"
 
 Warn = Callable[[str], None]
-
-
-def default_dir(env: dict[str, str] | None = None) -> Path:
-    """RESUMEC_CACHE_DIR, else the platform's user cache directory."""
-    env = os.environ if env is None else env
-    if env.get("RESUMEC_CACHE_DIR"):
-        return Path(env["RESUMEC_CACHE_DIR"]).expanduser()
-    import platformdirs  # deferred: only needed when no override is given
-
-    return Path(platformdirs.user_cache_dir("resumec", appauthor=False))
 
 
 def parse_size(text: str) -> int:
@@ -70,7 +61,7 @@ class Cache:
     """One cache directory. Cheap to construct; touches the disk lazily."""
 
     root: Path
-    max_size: int = DEFAULT_MAX_SIZE
+    max_size: int = DEFAULT_CACHE_MAX_SIZE
     warn: Warn = field(default=lambda message: None, repr=False)
     enabled: bool = True
     stored: bool = False  # whether this process added anything (eviction is due)

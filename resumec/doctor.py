@@ -9,9 +9,10 @@ import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from resumec.settings import Settings
 
 # Font families resumec's themes rely on, and the package that provides them per OS.
 FONTS = {
@@ -37,7 +38,7 @@ class Check:
     required: bool = True
 
 
-def os_family(env: Mapping[str, str] = os.environ) -> str:
+def os_family() -> str:
     if platform.system() == "Darwin":
         return "macos"
     try:
@@ -73,22 +74,22 @@ def install_command(packages: list[str], family: str) -> str | None:
     return None
 
 
-def check_libreoffice(family: str, env: Mapping[str, str] = os.environ) -> tuple[Check, str | None]:
+def check_libreoffice(family: str, settings: Settings) -> tuple[Check, str | None]:
     from resumec.convert import converter_identity, find_soffice
     from resumec.errors import ConvertError
 
     try:
-        soffice = find_soffice(env)
+        soffice = find_soffice(settings)
     except ConvertError:
         fix = install_command([PACKAGES["libreoffice"][family] or ""], family)
         return Check("LibreOffice", False, "not found (PDF output needs it)", fix), None
     return Check("LibreOffice", True, f"{converter_identity(soffice).split(';')[0]} at {soffice}"), soffice
 
 
-def check_uno(family: str, soffice: str | None, env: Mapping[str, str] = os.environ) -> Check:
+def check_uno(family: str, soffice: str | None, settings: Settings) -> Check:
     from resumec.convert.warm import find_uno_python
 
-    python = find_uno_python(soffice, env)
+    python = find_uno_python(soffice, settings)
     if python:
         return Check("UNO Python", True, f"{python} (warm converter for watch, batch and the service)", required=False)
     package = PACKAGES["uno"][family]
@@ -120,10 +121,10 @@ def check_fonts(family: str) -> Check:
     return Check("Fonts", False, "missing: " + ", ".join(missing) + " (text would reflow or show boxes)", fix)
 
 
-def check_cache(env: Mapping[str, str] = os.environ) -> Check:
-    from resumec.cache import Cache, default_dir, format_size
+def check_cache(settings: Settings) -> Check:
+    from resumec.cache import Cache, format_size
 
-    root = default_dir(dict(env))
+    root = settings.cache_dir
     info = Cache(root).info()
     writable = _writable(root)
     detail = f"{root} ({info['entries']} entries, {format_size(info['size'])})"
@@ -142,7 +143,8 @@ def _writable(root: Path) -> bool:
     return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
-def run_checks(env: Mapping[str, str] = os.environ) -> list[Check]:
-    family = os_family(env)
-    office, soffice = check_libreoffice(family, env)
-    return [office, check_uno(family, soffice, env), check_fonts(family), check_poppler(family), check_cache(env)]
+def run_checks(settings: Settings) -> list[Check]:
+    family = os_family()
+    office, soffice = check_libreoffice(family, settings)
+    return [office, check_uno(family, soffice, settings), check_fonts(family), check_poppler(family),
+            check_cache(settings)]

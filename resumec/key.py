@@ -67,3 +67,8 @@ def pdf_key(docx_sha256: str, converter: str, options: Mapping[str, Any], versio
             "epoch": epoch,
         }
     )
+
+
+def png_key(pdf_sha256: str, dpi: int, version: str) -> str:
+    """Key of the PNG pages: the PDF bytes and the resolution decide."""
+    return _digest({"stage": "png", "schema": KEY_SCHEMA, "pdf": pdf_sha256, "dpi": dpi, "version": version})

@@ -18,27 +18,65 @@ from pathlib import Path
 from resumec.errors import OutputError, UsageError
 
 SUFFIXES = {"docx": ".docx", "pdf": ".pdf", "png": ".png"}
+STDOUT = "-"
 
 
-def plan(input_name: str, input_path: Path | None, output: Path | None, formats: tuple[str, ...], many: bool = False) -> dict[str, Path]:
+def plan(
+    input_name: str,
+    input_path: Path | None,
+    output: str | os.PathLike[str] | None,
+    formats: tuple[str, ...],
+    many: bool = False,
+) -> dict[str, Path]:
     """Map each format to its output path.
 
     No `-o`: next to the input. `-o DIR` (an existing directory, a path ending
     in a slash, a path without suffix, or any `-o` in a batch): inside it.
-    `-o FILE.pdf` / `FILE.docx`: that stem, with each format's suffix.
+    `-o FILE.pdf` / `FILE.docx` / `FILE.png`: that stem, with each format's
+    suffix. `-o -` (standard output) is the caller's to handle. An output
+    never replaces the input it is built from.
     """
     if input_path is None and output is None:
-        raise UsageError("reading from standard input needs -o FILE or -o DIR")
+        raise UsageError("reading from standard input needs -o FILE, -o DIR or -o - (standard output)")
     stem = input_path.stem if input_path is not None else "resume"
     if output is None:
         folder = input_path.parent  # type: ignore[union-attr]
-    elif many or output.is_dir() or str(output).endswith(os.sep) or output.suffix == "":
-        folder = output
-    elif output.suffix.lower() in SUFFIXES.values():
-        folder, stem = output.parent, output.stem
     else:
-        raise UsageError(f"-o {output}: expected a directory or a file ending in .pdf or .docx")
-    return {fmt: folder / (stem + SUFFIXES[fmt]) for fmt in formats}
+        raw = os.fspath(output)
+        path = Path(raw).expanduser()
+        # The string as typed, not the Path: Path("out.v2/") forgets the slash that makes it a directory.
+        if many or raw.endswith(("/", os.sep)) or path.is_dir() or path.suffix == "":
+            folder = path
+        elif path.suffix.lower() in SUFFIXES.values():
+            folder, stem = path.parent, path.stem
+        else:
+            raise UsageError(f"-o {raw}: expected a directory (end it with /) or a file ending in .pdf, .docx or .png")
+    paths = {fmt: folder / (stem + SUFFIXES[fmt]) for fmt in formats}
+    if input_path is not None:
+        for target in paths.values():
+            if _same_file(target, input_path):
+                raise UsageError(f"{input_name}: the {target.suffix[1:]} output {target} would overwrite this input; "
+                                 "choose another -o")
+    return paths
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def write_stdout(data: bytes) -> None:
+    """`-o -`: the one output goes to standard output, for pipes."""
+    import sys
+
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)

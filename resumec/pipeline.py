@@ -1,8 +1,12 @@
 """compile(): load → validate → key → build DOCX → convert PDF → store and write.
 
-This is the library API; the CLI is a thin shell over it. Heavy modules
-(python-docx, Jinja2, the converters) are imported only on a cache miss, so a
-hit costs a hash, a lookup and a copy.
+This is the library API and the one front door: both command-line parsers,
+batches, watch mode and the converter service's clients end here, each
+having parsed its options once. `compile` always returns a Result (an error is
+a field, never an exception) listing every file it read, so watch mode knows
+what to watch. Each output is looked up in the cache before anything is built;
+python-docx, Jinja2 and the converters are imported only on a miss, so a hit
+costs a hash, a lookup and a copy.
 """
 
 from __future__ import annotations
@@ -12,36 +16,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from resumec import __version__
-from resumec.errors import ConvertError, LibreOfficeMissing, ResumecError, UsageError
+from resumec.errors import InputError, LibreOfficeMissing, ResumecError, UsageError
+from resumec.options import Options
+from resumec.settings import Settings
 
-FORMATS = ("docx", "pdf", "png")
-STAGES = ("validate", "docx", "pdf", "write")
+if TYPE_CHECKING:  # the cache-hit path must not pay for these imports
+    from resumec.cache import Cache
+    from resumec.convert import Converter
+    from resumec.load import Source
+    from resumec.theme import Theme
 
+__all__ = ["Options", "Output", "Result", "check", "compile", "stages"]
 
-@dataclass(frozen=True)
-class Options:
-    """Everything a build can vary. Defaults match `resumec compile FILE`."""
-
-    theme: str = "classic"
-    sections: str | None = None
-    formats: tuple[str, ...] = ("docx", "pdf")
-    output: Path | None = None
-    paper: str | None = None
-    lang: str | None = None
-    pdfa: bool = False
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    cache_max_size: int | None = None
-    timeout: float = 120.0
+Progress = Callable[[str], None]
 
 
 @dataclass
 class Output:
     format: str
-    path: Path
+    path: Path  # Path("-") for standard output
     cached: bool
     changed: bool
     size: int
@@ -60,11 +56,15 @@ class Output:
 
 @dataclass
 class Result:
+    """What one compile did: its outputs, or the error that stopped it, and every file it read."""
+
     input: str
     outputs: list[Output] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: ResumecError | None = None
+    # Files the build read: the résumé, the photo, and theme folders (a folder stands for everything in it).
+    inputs: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,218 +82,305 @@ class Result:
             "outputs": [o.to_json() for o in self.outputs],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "warnings": self.warnings,
-            "error": None
-            if self.error is None
-            else {"type": type(self.error).__name__, "message": self.error.message, "details": self.error.details},
+            "error": None if self.error is None else error_json(self.error),
         }
 
 
-Progress = Callable[[str], None]
+def error_json(error: ResumecError) -> dict[str, Any]:
+    return {"type": type(error).__name__, "message": error.message, "details": error.details}
 
 
-class NotCached(Exception):
-    """Raised by compile(only_cached=True) before any work when an output is not in the cache."""
+def stages(options: Options) -> tuple[str, ...]:
+    """The stages a compile with these options goes through, for progress bars."""
+    converts = "pdf" in options.formats or "png" in options.formats
+    return ("validate", "docx") + (("pdf",) if converts else ()) + (("png",) if "png" in options.formats else ()) + (
+        "write",
+    )
 
 
-def _noop(_: str) -> None:
-    return None
+# -- one compile ----------------------------------------------------------------------------
 
 
 @dataclass
 class _Run:
-    """Per-call state: timings and warnings, so nothing lives in module globals."""
+    """Per-call state: timings, warnings and progress, so nothing lives in module globals."""
 
     result: Result
+    settings: Settings
     progress: Progress
     warn: Callable[[str], None]
     last: float = field(default_factory=time.perf_counter)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.result.timings[name] = self.result.timings.get(name, 0.0) + (now - self.last)
         self.last = now
 
+    def count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+
+@dataclass
+class _Job:
+    """What prepare() learned about one input: enough to look its outputs up, or build them."""
+
+    source: Source
+    theme: Theme
+    lang: str | None
+    order: list[tuple[str, str]]
+    epoch: int
+    docx_key: str
+    paths: dict[str, Path]  # empty for standard output
+
 
 def compile(
     input: str | Path,
     options: Options = Options(),
     *,
+    settings: Settings | None = None,
+    converter: Converter | None = None,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
-    converter: Any = None,
-    stdin: Any = None,
+    stdin: IO[Any] | None = None,
     many: bool = False,
-    only_cached: bool = False,
 ) -> Result:
-    """Build the outputs for one résumé and write them.
+    """Build the outputs of one résumé and write them; never raises a ResumecError.
 
-    Raises a ResumecError subclass (its `exit_code` is the CLI's status) with
-    the partial Result attached as `.result`. `progress` is called with each
-    stage name as it starts; `converter` lets a caller reuse a warm converter.
-    `only_cached` serves complete cache hits and raises NotCached otherwise,
-    before building or writing anything.
+    `converter` lets a caller reuse a warm one (watch, batch); without one, a
+    PDF miss opens the engine `convert.pool` chooses and closes it after.
+    `progress` is called with each stage name as it starts; `many` says this
+    input is one of a batch (then `-o` is always a directory).
     """
     result = Result(input=str(input))
-    warnings = result.warnings
 
     def _warn(message: str) -> None:
-        warnings.append(message)
+        result.warnings.append(message)
         if warn is not None:
             warn(message)
 
-    run = _Run(result, progress or _noop, _warn)
+    run = _Run(result, settings or Settings.from_env(), progress or (lambda _: None), _warn)
     try:
-        _compile(str(input), options, run, converter, stdin, many, only_cached)
+        _compile(str(input), options, run, converter, stdin, many)
     except ResumecError as exc:
         result.error = exc
-        exc.result = result  # type: ignore[attr-defined]
-        raise
     return result
 
 
-def _compile(
-    spec: str, options: Options, run: _Run, converter: Any, stdin: Any, many: bool, only_cached: bool
-) -> None:
-    from resumec import load, output, sections, theme, validate
-    from resumec.cache import Cache, default_dir, DEFAULT_MAX_SIZE
-    from resumec.convert import source_epoch
+def _compile(spec: str, options: Options, run: _Run, converter: Converter | None, stdin: IO[Any] | None,
+             many: bool) -> None:
+    run.progress("validate")
+    job = _prepare(spec, options, run, stdin, many)
+    store = _open_store(options, run)
+    run.lap("key")
+    produced: dict[str, tuple[bytes, bool]] = {}
+    pages: list[tuple[bytes, bool]] = []
+    missing: LibreOfficeMissing | None = None
+    try:
+        _produce(job, options, run, store, converter, produced, pages)
+    except LibreOfficeMissing as exc:
+        # The DOCX is still worth having; any other conversion failure leaves every output untouched.
+        if "docx" not in produced:
+            raise
+        missing = exc
+    run.progress("write")
+    _write(job, options, run, produced, pages)
+    if store is not None:
+        store.record(**run.counts)
+        store.maybe_evict()
+    run.lap("write")
+    if missing is not None:
+        raise missing
+
+
+def check(source: Source, settings: Settings | None = None) -> None:
+    """Every check of a résumé that needs no theme: the schema, `meta.sections`, the photo.
+
+    `resumec validate` runs exactly this, so what validates also compiles.
+    """
+    from resumec import sections, validate
+
+    validate.check(source)
+    sections.from_meta(source.data, source.name, source.locate)
+    _photo_digest(source)
+
+
+def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many: bool) -> _Job:
+    from resumec import load, output, sections, theme
+    from resumec.key import docx_key
 
     for fmt in options.formats:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown format {fmt!r} (expected one of: {', '.join(FORMATS)}, all)")
-
-    run.progress("validate")
+        if fmt not in ("docx", "pdf", "png"):
+            raise UsageError(f"unknown format {fmt!r}")
+    to_stdout = options.output == output.STDOUT
+    if to_stdout and (many or len(options.formats) != 1 or options.formats[0] == "png"):
+        raise UsageError("-o - (standard output) takes one input and one format: add -f pdf or -f docx")
+    if spec != "-":
+        run.result.inputs.append(Path(spec))  # an input even when it does not parse: watch must see it fixed
     source = load.load(spec, stdin=stdin)
-    paths = output.plan(source.name, source.path, options.output, options.formats, many=many)
+    paths = {} if to_stdout else output.plan(source.name, source.path, options.output, options.formats, many=many)
     run.lap("load")
-    validate.check(source)
-    chosen = theme.load_theme(options.theme)
+    check(source)
+    photo = _photo_digest(source)
+    if photo:
+        run.result.inputs.append(photo[0])
+    theme_folder = Path(options.theme).expanduser()
+    try:
+        chosen = theme.load_theme(options.theme)
+    except InputError:
+        if theme_folder.is_dir():
+            run.result.inputs.append(theme_folder)  # fixing the theme must trigger a rebuild
+        raise
+    run.result.inputs += [*chosen.search_path, theme.SHARED_LOCALES_DIR]
     lang = options.lang or _meta_language(source.data)
     order = sections.resolve(
         options.sections, source.data, chosen.sections, theme.titles_for(chosen, lang), source.name, source.locate
     )
     run.lap("validate")
+    epoch = run.settings.epoch
+    assets = {"basics.image": photo[1]} if photo else {}
+    key = docx_key(source.data, order, chosen.fingerprint, {"paper": options.paper, "lang": lang}, __version__,
+                   epoch, assets)
+    return _Job(source, chosen, lang, order, epoch, key, paths)
 
-    epoch = source_epoch()
-    docx_options = {"paper": options.paper, "lang": lang}
-    assets = _assets(source)
-    dkey = _key_docx(source.data, order, chosen.fingerprint, docx_options, epoch, assets)
-    cache = None
-    if options.use_cache:
-        cache = Cache(
-            options.cache_dir or default_dir(),
-            max_size=options.cache_max_size or DEFAULT_MAX_SIZE,
-            warn=run.warn,
-        )
-    elif only_cached:
-        raise NotCached(spec)
-    run.lap("key")
 
-    produced: dict[str, tuple[bytes, bool]] = {}
-    counts = {"docx_hits": 0, "docx_misses": 0, "pdf_hits": 0, "pdf_misses": 0}
+def _open_store(options: Options, run: _Run) -> Cache | None:
+    if not options.use_cache:
+        return None
+    from resumec.cache import Cache
 
-    # DOCX: needed as an output, or as the converter's input on a PDF miss.
-    docx_digest = cache.lookup(dkey) if cache else None
+    return Cache(options.cache_dir or run.settings.cache_dir, max_size=run.settings.cache_max_size, warn=run.warn)
+
+
+def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
+             produced: dict[str, tuple[bytes, bool]], pages: list[tuple[bytes, bool]]) -> None:
+    """Each output from the cache, or built: DOCX, then PDF from it, then PNG pages from that."""
     docx_bytes: bytes | None = None
+    docx_digest = store.lookup(job.docx_key) if store else None
     docx_cached = False
     if docx_digest is not None and "docx" in options.formats:
-        docx_bytes = cache.get_blob(docx_digest)  # type: ignore[union-attr]
+        docx_bytes = store.get_blob(docx_digest)  # type: ignore[union-attr]
         docx_cached = docx_bytes is not None
         if docx_bytes is None:
             docx_digest = None
-
-    def build() -> tuple[bytes, str]:
-        if only_cached:
-            raise NotCached(spec)
-        run.progress("docx")
-        from resumec.docx import build_docx
-
-        base = source.path.parent if source.path is not None else Path.cwd()
-        data = build_docx(
-            source.data, chosen, order, base_dir=base, epoch=epoch, lang=lang, paper=options.paper
-        )
-        digest = cache.put(dkey, data, "docx") if cache else hashlib.sha256(data).hexdigest()
-        return data, digest
-
     if docx_digest is None:
-        docx_bytes, docx_digest = build()
-        counts["docx_misses"] += 1
+        docx_bytes, docx_digest = _build_docx(job, options, run, store)
+        run.count("docx_misses")
     else:
-        counts["docx_hits"] += 1
+        run.count("docx_hits")
     if "docx" in options.formats:
         produced["docx"] = (docx_bytes, docx_cached)  # type: ignore[assignment]
     run.lap("docx")
+    if "pdf" not in options.formats and "png" not in options.formats:
+        return
 
     def get_docx() -> bytes:
-        return docx_bytes or (cache.get_blob(docx_digest) if cache else None) or build()[0]
+        return docx_bytes or (store.get_blob(docx_digest) if store else None) or _build_docx(job, options, run, store)[0]
 
-    convert_error: ConvertError | None = None
-    pages: list[tuple[bytes, bool]] = []
-    if "pdf" in options.formats or "png" in options.formats:
-        try:
-            pdf_bytes, pdf_cached = _pdf(
-                options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached
-            )
-            if "pdf" in options.formats:
-                produced["pdf"] = (pdf_bytes, pdf_cached)
-            if "png" in options.formats:
-                pages = _png(pdf_bytes, cache, run, options, only_cached)
-        except ConvertError as exc:
-            # LibreOffice missing: the DOCX is still worth having. Any other
-            # conversion failure leaves every previous output untouched.
-            if not isinstance(exc, LibreOfficeMissing) or "docx" not in produced:
-                raise
-            convert_error = exc
-        run.lap("pdf")
+    pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx)
+    if "pdf" in options.formats:
+        produced["pdf"] = (pdf, pdf_cached)
+    run.lap("pdf")
+    if "png" in options.formats:
+        pages += _png(pdf, options, run, store)
+        run.lap("png")
 
-    run.progress("write")
-    files = [(fmt, paths[fmt], data, cached) for fmt, (data, cached) in produced.items()]
+
+def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> tuple[bytes, str]:
+    run.progress("docx")
+    from resumec.docx import build_docx
+
+    source = job.source
+    base = source.path.parent if source.path is not None else Path.cwd()
+    data = build_docx(source.data, job.theme, job.order, base_dir=base, epoch=job.epoch, lang=job.lang,
+                      paper=options.paper)
+    digest = store.put(job.docx_key, data, "docx") if store else hashlib.sha256(data).hexdigest()
+    return data, digest
+
+
+def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
+         docx_digest: str, get_docx: Callable[[], bytes]) -> tuple[bytes, bool]:
+    from resumec import convert
+    from resumec.key import pdf_key
+
+    ident = converter.identity if converter is not None else convert.identity(run.settings)
+    pkey = pdf_key(docx_digest, ident, {"pdfa": options.pdfa}, __version__, job.epoch)
+    hit = store.get(pkey) if store else None
+    if hit is not None:
+        run.count("pdf_hits")
+        return hit[1], True
+    run.count("pdf_misses")
+    docx = get_docx()
+    run.progress("pdf")
+    if converter is not None:
+        raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+    else:
+        with convert.pool(1, run.settings, service=options.use_server, warn=run.warn) as own:
+            raw = own.converters[0].convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+    pdf = convert.pin_pdf(raw, job.epoch)
+    if store:
+        store.put(pkey, pdf, "pdf")
+    return pdf, False
+
+
+def _png(pdf: bytes, options: Options, run: _Run, store: Cache | None) -> list[tuple[bytes, bool]]:
+    """Pages as PNG, cached as one index blob (page digests) plus a blob per page."""
+    import json
+
+    from resumec.key import png_key
+    from resumec.png import DPI, render_pages
+
+    key = png_key(hashlib.sha256(pdf).hexdigest(), DPI, __version__)
+    if store:
+        hit = store.get(key)
+        if hit is not None:
+            blobs = _pages_from_index(store, hit[1])
+            if blobs:
+                return [(b, True) for b in blobs]
+    run.progress("png")
+    rendered = render_pages(pdf, timeout=options.timeout)
+    if store:
+        digests = [store.put_blob(page) for page in rendered]
+        store.put(key, json.dumps(digests).encode(), "png-index")
+    return [(page, False) for page in rendered]
+
+
+def _pages_from_index(store: Cache, index: bytes) -> list[bytes] | None:
+    import json
+
+    try:
+        digests = json.loads(index)
+        blobs = [store.get_blob(d) for d in digests if isinstance(d, str)]
+    except (ValueError, TypeError):
+        return None
+    if blobs and len(blobs) == len(digests) and all(b is not None for b in blobs):
+        return blobs  # type: ignore[return-value]
+    return None
+
+
+def _write(job: _Job, options: Options, run: _Run, produced: dict[str, tuple[bytes, bool]],
+           pages: list[tuple[bytes, bool]]) -> None:
+    from resumec import output
+
+    if not job.paths:  # -o -: one format, to standard output
+        for fmt, (data, cached) in produced.items():
+            output.write_stdout(data)
+            run.result.outputs.append(Output(fmt, Path(output.STDOUT), cached, True, len(data),
+                                             hashlib.sha256(data).hexdigest()))
+        return
+    files = [(fmt, job.paths[fmt], data, cached) for fmt, (data, cached) in produced.items()]
     if pages:
         from resumec.png import page_paths
 
-        files += [("png", path, data, cached) for path, (data, cached) in zip(page_paths(paths["png"], len(pages)), pages)]
+        files += [("png", path, data, cached)
+                  for path, (data, cached) in zip(page_paths(job.paths["png"], len(pages)), pages)]
     written = output.write_all({path: data for _, path, data, _ in files})
     if pages:
         from resumec.png import stale_pages
 
-        output.remove(stale_pages(paths["png"], len(pages)))
+        output.remove(stale_pages(job.paths["png"], len(pages)))
     for (fmt, _, data, cached), w in zip(files, written):
-        run.result.outputs.append(
-            Output(fmt, w.path, cached, w.changed, len(data), hashlib.sha256(data).hexdigest())
-        )
-    if cache:
-        cache.record(**counts)
-        cache.maybe_evict()
-    run.lap("write")
-    if convert_error is not None:
-        raise convert_error
-
-
-def _png(pdf: bytes, cache, run: _Run, options: Options, only_cached: bool) -> list[tuple[bytes, bool]]:
-    """Pages as PNG, cached as one index blob (page digests) plus a blob per page."""
-    import json
-
-    from resumec.png import DPI, render_pages
-
-    key = hashlib.sha256(f"png:{DPI}:{__version__}:".encode() + hashlib.sha256(pdf).digest()).hexdigest()
-    if cache:
-        hit = cache.get(key)
-        if hit is not None:
-            try:
-                digests = json.loads(hit[1])
-                blobs = [cache.get_blob(d) for d in digests]
-                if blobs and all(b is not None for b in blobs):
-                    return [(b, True) for b in blobs]  # type: ignore[misc]
-            except (ValueError, TypeError):
-                pass
-    if only_cached:
-        raise NotCached(key)
-    run.progress("pdf")
-    rendered = render_pages(pdf, timeout=options.timeout)
-    if cache:
-        digests = [cache.put_blob(page) for page in rendered]
-        cache.put(key, json.dumps(digests).encode(), "png-index")
-    return [(page, False) for page in rendered]
+        run.result.outputs.append(Output(fmt, w.path, cached, w.changed, len(data), hashlib.sha256(data).hexdigest()))
 
 
 def _meta_language(data: Any) -> str | None:
@@ -302,56 +389,17 @@ def _meta_language(data: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _key_docx(data: Any, order: list[tuple[str, str]], fingerprint: str, opts: dict, epoch: int, assets: dict) -> str:
-    from resumec.key import docx_key
-
-    return docx_key(data, order, fingerprint, opts, __version__, epoch, assets)
-
-
-def _assets(source) -> dict[str, str]:
-    """Hashes of the local files the résumé embeds (the photo), for the cache key.
-
-    Problems with the photo are reported here, located like schema errors.
-    """
+def _photo_digest(source: Source) -> tuple[Path, str] | None:
+    """The local photo the résumé embeds and its hash (for the cache key); problems located like schema errors."""
     from resumec.assets import PHOTO_FIELD, photo_path
-    from resumec.errors import InputError
 
     base = source.path.parent if source.path is not None else Path.cwd()
     try:
         photo = photo_path(source.data, base)
-        return {PHOTO_FIELD: hashlib.sha256(photo.read_bytes()).hexdigest()} if photo else {}
+        return (photo, hashlib.sha256(photo.read_bytes()).hexdigest()) if photo else None
     except InputError as exc:
         line, col = source.locate(("basics", "image"))
         raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None
     except OSError as exc:
         line, col = source.locate(("basics", "image"))
         raise InputError(f"{source.name}:{line}:{col}: {PHOTO_FIELD}: cannot be read: {exc.strerror or exc}") from None
-
-
-def _pdf(options, run, cache, converter, docx_digest, get_docx, epoch, counts, only_cached) -> tuple[bytes, bool]:
-    from resumec.convert import converter_identity, find_soffice, pin_pdf
-    from resumec.key import pdf_key
-
-    if converter is not None:
-        identity = converter.identity
-    else:
-        soffice = find_soffice()
-        identity = converter_identity(soffice)
-    pkey = pdf_key(docx_digest, identity, {"pdfa": options.pdfa}, __version__, epoch)
-    hit = cache.get(pkey) if cache else None
-    if hit is not None:
-        counts["pdf_hits"] += 1
-        return hit[1], True
-    if only_cached:
-        raise NotCached(docx_digest)
-    counts["pdf_misses"] += 1
-    docx = get_docx()
-    run.progress("pdf")
-    if converter is None:
-        from resumec.convert import OneShot
-
-        converter = OneShot(soffice=soffice, identity=identity)
-    pdf = pin_pdf(converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa), epoch)
-    if cache:
-        cache.put(pkey, pdf, "pdf")
-    return pdf, False

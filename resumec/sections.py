@@ -48,6 +48,31 @@ def _unknown(key: str) -> str:
     return f"unknown section {key!r}{hint} (valid: {', '.join(SECTION_KEYS)})"
 
 
+def from_meta(data: Mapping, source_name: str = "<resume>", locate=None) -> list[tuple[str, str | None]] | None:
+    """The résumé's own `meta.sections` list, checked; None when it has none.
+
+    `resumec validate` calls this too, so a name that would fail the compile
+    fails validation, at the same FILE:LINE:COL.
+    """
+    meta = data.get("meta") if isinstance(data, Mapping) else None
+    listed = meta.get("sections") if isinstance(meta, Mapping) else None
+    if not isinstance(listed, list):
+        return None
+    spec: list[tuple[str, str | None]] = []
+    for index, item in enumerate(listed):
+        try:
+            spec.extend(parse_spec([item]))
+            if len({key for key, _ in spec}) < len(spec):
+                raise ValueError(f"section {spec[-1][0]!r} is listed twice")
+        except ValueError as exc:
+            where = source_name
+            if locate is not None:
+                line, col = locate(("meta", "sections", index))
+                where = f"{source_name}:{line}:{col}"
+            raise InputError(f"{where}: meta.sections[{index}]: {exc}") from None
+    return spec
+
+
 def resolve(
     flag: str | None,
     data: Mapping,
@@ -63,21 +88,7 @@ def resolve(
         except ValueError as exc:
             raise UsageError(f"--sections: {exc}") from None
     else:
-        meta = data.get("meta") if isinstance(data, Mapping) else None
-        listed = meta.get("sections") if isinstance(meta, Mapping) else None
-        if isinstance(listed, list):
-            spec = []
-            for index, item in enumerate(listed):
-                try:
-                    spec.extend(parse_spec([item]))
-                    if len({key for key, _ in spec}) < len(spec):
-                        raise ValueError(f"section {spec[-1][0]!r} is listed twice")
-                except ValueError as exc:
-                    where = source_name
-                    if locate is not None:
-                        line, col = locate(("meta", "sections", index))
-                        where = f"{source_name}:{line}:{col}"
-                    raise InputError(f"{where}: meta.sections[{index}]: {exc}") from None
-        else:
+        spec = from_meta(data, source_name, locate)
+        if spec is None:
             spec = [(key, None) for key in default_order]
     return [(key, title or titles.get(key, key.capitalize())) for key, title in spec]

@@ -534,3 +534,11 @@ def _check(kind: str, value: Any, where: str, colors: dict) -> list[str]:
             out.append(f"{where}.style must be one of {', '.join(_BORDER_STYLES)}")
         return out
     return []
+
+
+def languages() -> tuple[str, ...]:
+    """Languages with shared words: one themes/_locales/<lang>.toml each (what --lang accepts)."""
+    try:
+        return tuple(sorted(name[:-5] for name in os.listdir(SHARED_LOCALES_DIR) if name.endswith(".toml")))
+    except OSError:
+        return (BASE_LANGUAGE,)

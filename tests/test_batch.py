@@ -17,8 +17,9 @@ import pytest
 
 from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
+from resumec.settings import Settings
 
-UNO_PYTHON = find_uno_python(shutil.which("soffice")) if have_soffice() else None
+UNO_PYTHON = find_uno_python(shutil.which("soffice"), Settings.from_env()) if have_soffice() else None
 pytestmark = [
     pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed"),
     pytest.mark.skipif(UNO_PYTHON is None, reason="no Python with LibreOffice's uno module"),
@@ -157,7 +158,7 @@ def test_warm_abort_fails_the_request_at_once_and_leaves_nothing(tmp_path):
 
     compile(SAMPLES / "full.json", Options(formats=("docx",), output=tmp_path, use_cache=False))
     docx = (tmp_path / "full.docx").read_bytes()
-    warm = WarmConverter(find_soffice(), uno_python=UNO_PYTHON, tmp_root=tmp_path)
+    warm = WarmConverter(find_soffice(Settings.from_env()), uno_python=UNO_PYTHON, tmp_root=tmp_path)
     warm.convert(docx)
     marker = str(warm.workdir)
     assert soffice_processes(marker)
@@ -182,6 +183,6 @@ def test_warm_pdfs_do_not_depend_on_what_the_engine_converted_before(tmp_path):
 
     compile(SAMPLES / "full.json", Options(formats=("docx",), output=tmp_path, use_cache=False))
     docx = (tmp_path / "full.docx").read_bytes()
-    with WarmConverter(find_soffice(), uno_python=UNO_PYTHON, tmp_root=tmp_path) as warm:
+    with WarmConverter(find_soffice(Settings.from_env()), uno_python=UNO_PYTHON, tmp_root=tmp_path) as warm:
         first, second = warm.convert(docx), warm.convert(docx)
     assert pin_pdf(first, 0) == pin_pdf(second, 0)

@@ -208,22 +208,6 @@ def test_cache_hit_does_not_import_docx_or_jinja(resume, tmp_path):
     assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
 
 
-def test_fast_path_accepts_exactly_the_compile_options():
-    """The hand parser for cache hits must not drift from the Typer command."""
-    import typer.main
-
-    from resumec.cli import compile as compile_module  # noqa: F401  (registers the command)
-    from resumec.cli.app import app
-    from resumec.cli.fast import FLAG_OPTIONS, VALUE_OPTIONS
-
-    command = typer.main.get_command(app).commands["compile"]
-    typer_opts = {opt for p in command.params if p.param_type_name == "option" for opt in p.opts}
-    fast_opts = set(VALUE_OPTIONS) | set(FLAG_OPTIONS)
-    # Options the fast path deliberately leaves to Typer (they never mean "serve a hit").
-    deferred = {"--help", "-h"} | {o for o in typer_opts if o in ("--watch", "--jobs", "-j", "--no-server")}
-    assert fast_opts == typer_opts - deferred, (fast_opts ^ (typer_opts - deferred))
-
-
 def test_cache_hit_does_not_import_typer(resume, tmp_path):
     cache = tmp_path / "cache"
     compile_json(resume, cache)
@@ -235,6 +219,23 @@ def test_cache_hit_does_not_import_typer(resume, tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(resume), str(cache)], capture_output=True, text=True)
     assert proc.stdout.strip() == "0 False False", proc.stdout + proc.stderr
+
+
+def test_a_miss_is_compiled_by_the_quick_parser_loading_the_input_once(resume, tmp_path):
+    """No fallback to a second parser on a miss: the input is read once, and Typer is never imported."""
+    probe = (
+        "import sys\n"
+        "import resumec.load as load\n"
+        "calls = []\n"
+        "real = load.load\n"
+        "load.load = lambda *a, **k: calls.append(a) or real(*a, **k)\n"
+        "from resumec.cli import main\n"
+        "try:\n    main(['compile', sys.argv[1], '-q', '-f', 'docx', '--cache-dir', sys.argv[2]])\n"
+        "except SystemExit as e:\n    print(e.code, len(calls), 'typer' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe, str(resume), str(tmp_path / "cache")],
+                          capture_output=True, text=True)
+    assert proc.stdout.strip() == "0 1 False", proc.stdout + proc.stderr
 
 
 def test_photo_bytes_are_part_of_the_key(tmp_path):

@@ -223,9 +223,9 @@ def test_library_api(tmp_path):
     from resumec.errors import InputError
 
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(InputError) as info:
-        resumec.compile(tmp_path / "broken.json")
-    assert info.value.exit_code == 1 and not info.value.result.ok
+    failed = resumec.compile(tmp_path / "broken.json")  # an error is a field of the Result, never raised
+    assert isinstance(failed.error, InputError) and failed.exit_code == 1 and not failed.ok
+    assert "broken.json:1:2" in failed.error.message and failed.inputs == [tmp_path / "broken.json"]
 
 
 def test_no_soffice_left_behind(tmp_path):

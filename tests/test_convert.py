@@ -20,21 +20,14 @@ from pathlib import Path
 import pytest
 
 from conftest import have_soffice, pdfinfo, pdftotext, wait_until
-from resumec.convert import (
-    DEFAULT_EPOCH,
-    OneShot,
-    converter_identity,
-    convert_oneshot,
-    find_soffice,
-    open_converter,
-    pin_pdf,
-    source_epoch,
-)
+from resumec.convert import converter_identity, find_soffice, pin_pdf, pool
+from resumec.convert.oneshot import OneShot, convert_oneshot
 from resumec.convert.warm import WarmConverter, find_uno_python
-from resumec.errors import ConvertError
+from resumec.errors import ConvertError, UsageError
+from resumec.settings import DEFAULT_EPOCH, Settings
 
 needs_soffice = pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed")
-UNO_PYTHON = find_uno_python(shutil.which("soffice")) if have_soffice() else None
+UNO_PYTHON = find_uno_python(shutil.which("soffice"), Settings.from_env()) if have_soffice() else None
 needs_uno = pytest.mark.skipif(UNO_PYTHON is None, reason="no Python with LibreOffice's uno module")
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc")
 
@@ -132,7 +125,7 @@ def docx_bytes() -> bytes:
 def soffice() -> str:
     if not have_soffice():
         pytest.skip("LibreOffice (soffice) is not installed")
-    return find_soffice()
+    return find_soffice(Settings.from_env())
 
 
 @pytest.fixture
@@ -149,7 +142,7 @@ def warm(soffice, tmp_path):
 
 def test_find_soffice_override_must_exist():
     with pytest.raises(ConvertError) as caught:
-        find_soffice({"RESUMEC_SOFFICE": "/nonexistent", "PATH": os.environ.get("PATH", "")})
+        find_soffice(Settings({"RESUMEC_SOFFICE": "/nonexistent", "PATH": os.environ.get("PATH", "")}))
     message = caught.value.message
     assert "/nonexistent" in message
     assert "LibreOffice is needed" in message
@@ -163,22 +156,22 @@ def test_find_soffice_override_must_be_executable(tmp_path):
     script = tmp_path / "soffice"
     script.write_text("#!/bin/sh\n")
     with pytest.raises(ConvertError):
-        find_soffice({"RESUMEC_SOFFICE": str(script)})
+        find_soffice(Settings({"RESUMEC_SOFFICE": str(script)}))
     script.chmod(0o755)
-    assert find_soffice({"RESUMEC_SOFFICE": str(script)}) == str(script)
+    assert find_soffice(Settings({"RESUMEC_SOFFICE": str(script)})) == str(script)
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="macOS also looks in /Applications")
 def test_find_soffice_missing_says_how_to_install(tmp_path):
     with pytest.raises(ConvertError, match="apt-get install libreoffice-writer-nogui"):
-        find_soffice({"PATH": str(tmp_path)})
+        find_soffice(Settings({"PATH": str(tmp_path)}))
 
 
 def test_find_soffice_searches_path_for_libreoffice_too(tmp_path):
     launcher = tmp_path / "libreoffice"
     launcher.write_text("#!/bin/sh\n")
     launcher.chmod(0o755)
-    assert find_soffice({"PATH": str(tmp_path)}) == str(launcher)
+    assert find_soffice(Settings({"PATH": str(tmp_path)})) == str(launcher)
 
 
 @needs_soffice
@@ -237,11 +230,12 @@ def test_identity_falls_back_to_the_binary(tmp_path):
 
 
 def test_source_epoch():
-    assert source_epoch({}) == DEFAULT_EPOCH == 315532800
-    assert source_epoch({"SOURCE_DATE_EPOCH": "1700000000"}) == 1700000000
-    assert source_epoch({"SOURCE_DATE_EPOCH": "yesterday"}) == DEFAULT_EPOCH
-    assert source_epoch({"SOURCE_DATE_EPOCH": "-5"}) == DEFAULT_EPOCH
-    assert source_epoch({"SOURCE_DATE_EPOCH": ""}) == DEFAULT_EPOCH
+    assert Settings({}).epoch == DEFAULT_EPOCH == 315532800
+    assert Settings({"SOURCE_DATE_EPOCH": "1700000000"}).epoch == 1700000000
+    assert Settings({"SOURCE_DATE_EPOCH": ""}).epoch == DEFAULT_EPOCH
+    for garbage in ("yesterday", "-5", "1e9", "99999999999999", "17000000 00"):
+        with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
+            Settings({"SOURCE_DATE_EPOCH": garbage}).epoch
 
 
 def test_package_import_stays_light():
@@ -485,7 +479,7 @@ def test_warm_killed_libreoffice_leaves_no_sockets(warm, docx_bytes):
 
 
 def socket_paths(warm: WarmConverter) -> list[Path]:
-    from resumec.convert._proc import ipc_socket_paths
+    from resumec.convert.libreoffice import ipc_socket_paths
 
     bridge = warm._state.bridge
     return ipc_socket_paths(bridge.profile.as_uri(), bridge.pipe)
@@ -543,7 +537,7 @@ def test_libreoffice_dies_with_a_killed_bridge(warm, docx_bytes):
 @pytest.mark.parametrize("how", ["eof", "sigterm", "sigterm-while-hung"])
 def test_bridge_stops_libreoffice_when_told(soffice, docx_bytes, tmp_path, how):
     """The bridge alone (no WarmConverter to clean up after it) leaves no LibreOffice behind."""
-    from resumec.convert._proc import ipc_socket_paths
+    from resumec.convert.libreoffice import ipc_socket_paths
     from resumec.convert.warm import BRIDGE
 
     profile, pipe = tmp_path / "profile", f"resumec-test-{os.getpid()}-{how}"
@@ -591,27 +585,30 @@ def test_bridge_stops_libreoffice_when_told(soffice, docx_bytes, tmp_path, how):
 
 
 @needs_soffice
-def test_open_converter_oneshot(soffice, docx_bytes):
-    converter = open_converter(soffice, warm=False)
-    assert isinstance(converter, OneShot) and converter.note == ""
-    assert converter.identity == converter_identity(soffice)
-    assert converter.convert(docx_bytes).startswith(b"%PDF-")
-    converter.close()
+def test_pool_oneshot(soffice, docx_bytes):
+    with pool(1, Settings.from_env()) as converters:
+        [converter] = converters.converters
+        assert isinstance(converter, OneShot) and converters.note == "" and converters.kind == "oneshot"
+        assert converter.identity == converter_identity(soffice)
+        assert converter.convert(docx_bytes).startswith(b"%PDF-")
 
 
 @needs_soffice
-def test_open_converter_falls_back_with_a_note(soffice):
-    converter = open_converter(soffice, warm=True, env={"RESUMEC_UNO_PYTHON": "/bin/false"})
-    assert isinstance(converter, OneShot)
-    assert "python3-uno" in converter.note and "\n" not in converter.note
+def test_pool_falls_back_with_a_note(soffice):
+    settings = Settings({**os.environ, "RESUMEC_UNO_PYTHON": "/bin/false"})
+    with pool(2, settings, warm=True) as converters:
+        assert all(isinstance(c, OneShot) for c in converters.converters) and len(converters.converters) == 2
+        assert "python3-uno" in converters.note and "\n" not in converters.note
+    with pytest.raises(ConvertError, match="python3-uno"):
+        pool(1, settings, require_warm=True)
 
 
 @needs_uno
-def test_open_converter_warm(soffice, docx_bytes):
-    converter = open_converter(soffice, warm=True)
-    try:
-        assert isinstance(converter, WarmConverter) and converter.note == ""
+def test_pool_warm(soffice, docx_bytes):
+    with pool(1, Settings.from_env(), warm=True) as converters:
+        [converter] = converters.converters
+        assert isinstance(converter, WarmConverter) and converters.note == "" and converters.kind == "warm"
         assert converter.identity == converter_identity(soffice)
         assert converter.convert(docx_bytes).startswith(b"%PDF-")
-    finally:
-        converter.close()
+        assert converter.soffice_pid is not None
+    assert converter.soffice_pid is None  # closed with the pool

@@ -20,11 +20,12 @@ import pytest
 
 from conftest import SAMPLES, have_soffice, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
+from resumec.settings import Settings
 
 pytestmark = [
     pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed"),
     pytest.mark.skipif(
-        have_soffice() and find_uno_python(shutil.which("soffice")) is None,
+        have_soffice() and find_uno_python(shutil.which("soffice"), Settings.from_env()) is None,
         reason="no Python with LibreOffice's uno module",
     ),
 ]
@@ -123,19 +124,17 @@ def test_compile_uses_the_running_service_and_matches_oneshot(env, tmp_path):
     assert (tmp_path / "oneshot3" / "full.pdf").read_bytes() == (tmp_path / "oneshot" / "full.pdf").read_bytes()
     assert oneshot["results"][0]["outputs"][1]["sha256"] == served["results"][0]["outputs"][1]["sha256"]
 
-    # The Typer path (an option the fast path defers) uses it too.
-    compile_cli(SAMPLES / "minimal.json", tmp_path / "typer", env, "--no-cache")
+    # The Typer path (a repeated option, which the quick parser leaves to it) uses it too.
+    compile_cli(SAMPLES / "minimal.json", tmp_path / "typer", env, "--no-cache", "--timeout", "60", "--timeout", "60")
     assert status(env)["conversions"] == 2
 
 
 def test_service_failure_on_a_document_is_a_conversion_error(env, tmp_path):
     """The service answers ConvertError for a document LibreOffice rejects, and keeps serving."""
-    from resumec import service
+    from resumec.errors import ConvertError
 
     start(env)
-    client = service.client_converter(env={**os.environ, **env})
-    assert client is not None
-    from resumec.errors import ConvertError
+    client = _client(env)
 
     with pytest.raises(ConvertError):
         client.convert(os.urandom(2048), timeout=30)
@@ -171,17 +170,15 @@ def test_stale_or_dead_service_is_ignored(env, tmp_path, kind):
 
 def test_service_with_another_libreoffice_is_refused(env):
     """The client computes its identity locally; a service running another build is not used."""
-    from resumec import service
     from resumec.pipeline import Options, compile
 
     start(env)
-    client = service.client_converter(env={**os.environ, **env})
-    assert client is not None
+    client = _client(env)
     warnings: list[str] = []
     client.identity = "LibreOffice 0.0.0.0; libmergedlo.so:1:1"
     client.warn = warnings.append
     docx_dir = Path(env["TMPDIR"]) / "docx"
-    compile(SAMPLES / "minimal.json", Options(formats=("docx",), output=docx_dir, use_cache=False))
+    compile(SAMPLES / "minimal.json", Options(formats=("docx",), output=f"{docx_dir}/", use_cache=False))
     pdf = client.convert((docx_dir / "minimal.docx").read_bytes(), timeout=60)
     client.close()
     assert pdf.startswith(b"%PDF-")
@@ -199,13 +196,31 @@ def test_idle_timeout_from_env_stops_the_service(env):
 
 
 def test_garbage_on_the_socket_does_not_hurt_the_service(env):
+    import struct
+
     start(env)
-    path = Path(env["RESUMEC_RUNTIME_DIR"]) / "server.sock"
-    for junk in (b"\xff" * 64, b"\x00\x00\x00\x05\x00\x00\x00\x00nope!", b"GET / HTTP/1.0\r\n\r\n"):
+    runtime = Path(env["RESUMEC_RUNTIME_DIR"])
+    nested = b"[" * 60000  # json.loads would recurse too deep on it
+    junks = [
+        b"\xff" * 64,
+        b"\x00\x00\x00\x05\x00\x00\x00\x00nope!",
+        b"GET / HTTP/1.0\r\n\r\n",
+        struct.pack("!II", len(nested), 0) + nested,
+        struct.pack("!II", 60, 0) + b'{"op": "convert", "identity": 1, "pdfa": "x", "timeout": 1e999}'[:60],
+        struct.pack("!II", 43, 0) + b'{"op": "convert", "identity": "x", "pdfa": 1}',
+    ]
+    for junk in junks:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(str(path))
+            sock.connect(str(runtime / "server.sock"))
             sock.sendall(junk)
+            sock.settimeout(30)
+            try:  # the service hangs up on anything that is not its protocol
+                assert sock.recv(1) == b""
+            except ConnectionResetError:
+                pass
     assert status(env)["running"]
+    log = (runtime / "server.log").read_text()
+    assert "Traceback" not in log and "RecursionError" not in log
 
 
 def test_runtime_dir_must_be_private(env, tmp_path):
@@ -215,13 +230,13 @@ def test_runtime_dir_must_be_private(env, tmp_path):
     proc = run_cli("server", "start", env=env)
     assert proc.returncode == 2 and b"private" in proc.stderr
     # and a client never trusts a socket there
-    from resumec import service
+    from resumec.convert import pool
 
     holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         holder.bind(str(runtime / "server.sock"))
         holder.listen(1)
-        assert service.client_converter(env={**os.environ, **env}) is None
+        assert pool(1, Settings({**os.environ, **env}), service=True).kind == "oneshot"
     finally:
         holder.close()
 
@@ -235,7 +250,9 @@ def test_start_without_libreoffice_fails_cleanly(env, tmp_path):
 
 def test_a_cache_hit_never_connects(env, tmp_path, monkeypatch):
     """The client's identity is local: a complete hit must not even connect (here: to a listener that never accepts)."""
-    from resumec import batch, report, service
+    from resumec.pipeline import Options
+    from resumec.report import Reporter
+    from resumec.run import compile_one
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -245,14 +262,10 @@ def test_a_cache_hit_never_connects(env, tmp_path, monkeypatch):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(str(runtime / "server.sock"))
         listener.listen(4)
-        client = service.client_converter()
-        assert client is not None
-        from resumec.cli.common import build_options
-
-        opts = build_options(output=tmp_path / "out", format="all", theme="classic", sections=None, paper=None,
-                             lang=None, no_cache=False, cache_dir=None, timeout=60)
-        reporter = report.Reporter("quiet")
-        assert batch.run([str(SAMPLES / "minimal.json")], opts, reporter, converter=client) == 0
+        client = _client(env)
+        result = compile_one(str(SAMPLES / "minimal.json"), Options(output=f"{tmp_path / 'out'}/", timeout=60),
+                             Reporter("quiet"), Settings.from_env(), converter=client)
+        assert result.ok and all(o.cached for o in result.outputs)
         listener.settimeout(0.05)
         with pytest.raises(socket.timeout):
             listener.accept()
@@ -284,3 +297,15 @@ def test_another_user_cannot_drive_the_service(env):
                              capture_output=True, text=True, user="nobody", group="nogroup", timeout=30)
     assert attempt.stdout.strip() == "PermissionError", attempt.stdout + attempt.stderr
     assert status(env)["conversions"] == 0
+
+
+def _client(env):
+    """A converter that goes through the service, as a compile would pick it."""
+    from resumec.convert import pool
+    from resumec.convert.client import ServiceClient
+
+    converters = pool(1, Settings({**os.environ, **env}), service=True)
+    assert converters.kind == "service"
+    [client] = converters.converters
+    assert isinstance(client, ServiceClient)
+    return client

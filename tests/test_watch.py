@@ -17,11 +17,12 @@ import pytest
 
 from conftest import ROOT, SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
+from resumec.settings import Settings
 
 pytestmark = [
     pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed"),
     pytest.mark.skipif(
-        have_soffice() and find_uno_python(shutil.which("soffice")) is None,
+        have_soffice() and find_uno_python(shutil.which("soffice"), Settings.from_env()) is None,
         reason="no Python with LibreOffice's uno module",
     ),
 ]

@@ -1,37 +1,50 @@
-"""The command line: a thin Typer shell over resumec.pipeline.compile.
+"""The command line: a thin Typer shell over the library (resumec.run, resumec.pipeline).
 
 Exit codes: 0 success, 1 invalid input, 2 usage error, 3 PDF conversion failed
-or LibreOffice missing, 4 cannot write output.
+or LibreOffice missing, 4 cannot write output, 130/143 interrupted.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 
+def _ignore_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _terminate(signum: int, frame: object) -> None:
+    # From here on we are unwinding: a second signal must not cut the cleanup
+    # short (killing LibreOffice, removing temp files), and the exit status is 128 + signum.
+    _ignore_signals()
     if signum == signal.SIGINT:
         sys.stderr.write("interrupted\n")
     raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point. A cache hit is served before Typer is even imported."""
-    args = sys.argv[1:] if argv is None else argv
-    seen: set[str] = set()
+    """Entry point. `resumec compile` is parsed without Typer when it can be (see cli/front.py)."""
     # Ctrl-C and SIGTERM unwind the stack (SystemExit, which Typer does not
     # swallow as it does KeyboardInterrupt), so every `finally` runs: LibreOffice
     # process groups are killed and temp files removed. Exit 130 / 143.
-    signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
-    if args[:1] == ["compile"]:
-        from resumec.cli import fast
+    signal.signal(signal.SIGTERM, _terminate)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if args[:1] == ["compile"] and "_RESUMEC_COMPLETE" not in os.environ:
+            from resumec.cli.front import quick
 
-        code = fast.run(args[1:], seen)
-        if code is not None:
-            sys.exit(code)
-    from resumec.cli.app import app
-    from resumec.cli import cache, compile, doctor, server, themes, watch  # noqa: F401  (registers the commands)
+            code = quick(args[1:])
+            if code is not None:
+                sys.exit(code)
+        from resumec.cli.app import app
+        from resumec.cli import cache, compile, doctor, init, server, themes, watch  # noqa: F401  (register commands)
 
-    app(args=args, obj={"seen_warnings": seen}, prog_name="resumec")
+        app(args=args, prog_name="resumec")
+    finally:
+        # The exit status is decided; a signal arriving now (during interpreter
+        # shutdown, which restores default handlers) must not turn it into -15.
+        _ignore_signals()

@@ -1,23 +1,28 @@
-"""The Typer application object and what every command shares.
+"""The Typer application, and commands whose options come from the one option table.
 
 Commands live in sibling modules (one per command family) and register
 themselves on `app`; each imports its heavy dependencies inside the function,
-so `resumec --help` and a cache-hit compile stay fast.
+so `resumec --help` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Optional
 
 import typer
 
+from resumec.options import Opt
+
 EXIT_CODES = """\b
 Exit codes:
-  0  success
-  1  invalid input (JSON syntax, schema, theme)
-  2  usage error (bad option, unknown section name)
-  3  PDF conversion failed, or LibreOffice missing (the DOCX is still written)
-  4  I/O error: an output could not be written
+  0    success
+  1    invalid input (JSON syntax, schema, theme)
+  2    usage error (bad option or value, unknown section name)
+  3    PDF conversion failed, or LibreOffice missing (the DOCX is still written)
+  4    I/O error: an output could not be written
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); nothing half-written is left
 """
 
 app = typer.Typer(
@@ -27,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -48,3 +54,56 @@ def _root(
     """Compile a JSON Resume into a Word document and a PDF."""
 
 
+def _completer(opt: Opt) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        head, comma, last = incomplete.rpartition(",")  # lists: complete the item being typed
+        choices = opt.choices() if opt.choices else ()
+        if opt.metavar == "LIST":
+            return [head + comma + c for c in choices if c.startswith(last)]
+        return [c for c in choices if c.startswith(incomplete)]
+
+    return complete
+
+
+def _parameter(opt: Opt) -> inspect.Parameter:
+    if opt.is_flag:
+        info = typer.Option(*opt.flags, help=opt.help, show_default=False)
+        return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=False,
+                                 annotation=Annotated[bool, info])
+    info = typer.Option(*opt.flags, help=opt.help, metavar=opt.metavar, show_default=False,
+                        autocompletion=_completer(opt) if opt.choices else None)
+    return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[Optional[str], info])
+
+
+def table_command(name: str, options: Sequence[Opt], leading: Sequence[inspect.Parameter], **settings: Any):
+    """Register `func(raw=..., **leading)` as a Typer command taking the table's options.
+
+    Typer sees every value option as a plain string and every flag as a bool;
+    `func` gets them back as the raw dict the quick parser would have built, so
+    one function (`Options.from_raw`) checks them for both parsers.
+    """
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        names = [opt.name for opt in options]
+
+        def command(**values: Any) -> Any:
+            raw = {opt.name: values[opt.name] for opt in options if values[opt.name] not in (None, False)}
+            return func(raw=raw, **{key: value for key, value in values.items() if key not in names})
+
+        signature = inspect.Signature([*leading, *map(_parameter, options)])
+        command.__signature__ = signature  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        command.__doc__ = func.__doc__
+        command.__name__ = func.__name__
+        app.command(name, **settings)(command)
+        return func
+
+    return register
+
+
+def inputs_parameter(help: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        "inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[list[str], typer.Argument(help=help, metavar="INPUT...", show_default=False)],
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,19 +14,21 @@ app.add_typer(cache_app, name="cache")
 
 
 def _cache(cache_dir: Optional[Path]):
-    from resumec.cache import DEFAULT_MAX_SIZE, Cache, default_dir, parse_size
+    from resumec.cache import Cache
+    from resumec.errors import UsageError
+    from resumec.report import print_error
+    from resumec.settings import Settings
 
-    limit = DEFAULT_MAX_SIZE
-    if os.environ.get("RESUMEC_CACHE_MAX_SIZE"):
-        try:
-            limit = parse_size(os.environ["RESUMEC_CACHE_MAX_SIZE"])
-        except ValueError as exc:
-            typer.echo(f"RESUMEC_CACHE_MAX_SIZE: {exc}", err=True)
-            raise typer.Exit(2) from None
-    return Cache(cache_dir or default_dir(), max_size=limit)
+    settings = Settings.from_env()
+    try:
+        return Cache(cache_dir or settings.cache_dir, max_size=settings.cache_max_size)
+    except UsageError as exc:
+        print_error(exc)
+        raise typer.Exit(exc.exit_code) from None
 
 
-CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", envvar="RESUMEC_CACHE_DIR", help="Cache location.")]
+CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", metavar="DIR", show_default=False,
+                                                  help="Cache location (default: $RESUMEC_CACHE_DIR, else the user cache directory).")]
 
 
 @cache_app.command("info")
@@ -36,13 +37,12 @@ def cache_info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the cache location, entries, size and hit/miss counts."""
-    import json
-
     from resumec.cache import format_size
+    from resumec.report import json_text
 
     info = _cache(cache_dir).info()
     if as_json:
-        typer.echo(json.dumps(info, indent=2))
+        typer.echo(json_text(info))
         return
     stats = info["stats"]
     hits = stats.get("docx_hits", 0) + stats.get("pdf_hits", 0)
@@ -73,7 +73,7 @@ def cache_clear(cache_dir: CacheDir = None) -> None:
 @cache_app.command("prune")
 def cache_prune(
     cache_dir: CacheDir = None,
-    max_size: Annotated[Optional[str], typer.Option("--max-size", help="Size to prune down to, e.g. 200M (default: the configured limit).")] = None,
+    max_size: Annotated[Optional[str], typer.Option("--max-size", metavar="SIZE", show_default=False, help="Size to prune down to, e.g. 200M (default: the configured limit).")] = None,
 ) -> None:
     """Evict least-recently-used entries until the cache fits its size limit."""
     from resumec.cache import format_size, parse_size

@@ -18,14 +18,15 @@ def doctor_command(
     Exit 0 when everything required is present, 1 otherwise.
     """
     import dataclasses
-    import json
 
     from resumec.doctor import run_checks
+    from resumec.report import json_text
+    from resumec.settings import Settings
 
-    checks = run_checks()
+    checks = run_checks(Settings.from_env())
     failed = [c for c in checks if not c.ok and c.required]
     if as_json:
-        typer.echo(json.dumps({"ok": not failed, "checks": [dataclasses.asdict(c) for c in checks]}, indent=2))
+        typer.echo(json_text({"ok": not failed, "checks": [dataclasses.asdict(c) for c in checks]}))
         raise typer.Exit(1 if failed else 0)
     width = max(len(c.name) for c in checks)
     for check in checks:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from typing import Annotated
 
 import typer
 
 from resumec.cli.app import app
-from resumec.errors import ResumecError, UsageError
+from resumec.errors import ResumecError
 
 server_app = typer.Typer(
     help="A background LibreOffice that later compiles use (~0.1 s a PDF instead of ~1.2 s).",
@@ -19,24 +17,10 @@ server_app = typer.Typer(
 app.add_typer(server_app, name="server")
 
 
-def _idle_default() -> float:
-    from resumec.service import DEFAULT_IDLE
-
-    raw = os.environ.get("RESUMEC_SERVER_IDLE", "").strip()
-    if not raw:
-        return DEFAULT_IDLE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"RESUMEC_SERVER_IDLE={raw}: expected a number of seconds") from None
-    if value < 0:
-        raise UsageError(f"RESUMEC_SERVER_IDLE={raw}: expected 0 (never) or more seconds")
-    return value
-
-
 def _fail(exc: ResumecError) -> typer.Exit:
-    for line in exc.lines():
-        typer.echo(line, err=True)
+    from resumec.report import print_error
+
+    print_error(exc)
     return typer.Exit(exc.exit_code)
 
 
@@ -57,14 +41,18 @@ def start_command(
     ] = False,
 ) -> None:
     """Start the converter service in the background (exit 0 also when already running)."""
-    from resumec import service
+    from resumec.service import daemon
+    from resumec.settings import Settings
 
+    settings = Settings.from_env()
     try:
-        idle = _idle_default() if idle_timeout is None else idle_timeout
+        idle = settings.server_idle if idle_timeout is None else idle_timeout
         if foreground:
-            code = service.serve(idle_timeout=idle, log=lambda line: print(line, file=sys.stderr, flush=True))
+            from resumec.service.server import serve
+
+            code = serve(settings, idle_timeout=idle, log=lambda line: print(line, file=sys.stderr, flush=True))
             raise typer.Exit(code)
-        info = service.start(idle_timeout=idle)
+        info = daemon.start(settings, idle_timeout=idle)
     except ResumecError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -81,10 +69,11 @@ def start_command(
 @server_app.command("stop")
 def stop_command() -> None:
     """Stop the converter service (exit 0 also when it was not running)."""
-    from resumec import service
+    from resumec.service import daemon
+    from resumec.settings import Settings
 
     try:
-        pid = service.stop()
+        pid = daemon.stop(Settings.from_env())
     except ResumecError as exc:
         raise _fail(exc) from None
     typer.echo("converter service not running" if pid is None else f"converter service stopped (pid {pid})", err=True)
@@ -95,15 +84,18 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout.")] = False,
 ) -> None:
     """Show the converter service: exit 0 when it is running, 1 when not."""
-    from resumec import service
+    from resumec.report import json_text
+    from resumec.service import daemon
+    from resumec.settings import Settings
 
+    settings = Settings.from_env()
     try:
-        info = service.status()
-        location = str(service.socket_path())
+        info = daemon.status(settings)
+        location = str(daemon.socket_path(settings))
     except ResumecError as exc:
         raise _fail(exc) from None
     if as_json:
-        typer.echo(json.dumps({"running": info is not None, "socket": location, **(info or {})}, indent=2))
+        typer.echo(json_text({"running": info is not None, "socket": location, **(info or {})}))
         raise typer.Exit(0 if info else 1)
     if info is None:
         typer.echo(f"converter service not running (socket {location})", err=True)

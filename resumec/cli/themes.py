@@ -1,11 +1,10 @@
-"""`resumec themes`, `resumec theme new` and `resumec init`: getting started."""
+"""`resumec themes` and `resumec theme new`."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -48,26 +47,3 @@ def theme_new(
         typer.echo(f"{target}: cannot create: {exc.strerror or exc}", err=True)
         raise typer.Exit(4) from None
     typer.echo(f"Created {target}/ from '{base}'. Use it with: resumec compile resume.json --theme ./{target.as_posix()}")
-
-
-@app.command("init")
-def init_command(
-    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé.")] = Path("resume.json"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a starter résumé with every section filled with placeholders."""
-    from resumec.errors import ResumecError
-    from resumec.output import write_all
-
-    target = file or Path("resume.json")
-    if target.exists() and not force:
-        typer.echo(f"{target}: already exists (use --force to overwrite)", err=True)
-        raise typer.Exit(4)
-    starter = (Path(__file__).resolve().parents[1] / "starter.json").read_bytes()
-    try:
-        write_all({target: starter})
-    except ResumecError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(exc.exit_code) from None
-    shown = target if target.is_absolute() else Path(os.curdir) / target
-    typer.echo(f"Wrote {target}. Next: resumec compile {shown.as_posix()}")

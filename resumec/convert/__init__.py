@@ -1,32 +1,26 @@
-"""DOCX → PDF with LibreOffice: finding it, naming it, running it, pinning its output.
+"""DOCX → PDF with LibreOffice: finding it, naming it, choosing an engine, pinning its output.
 
-This module sits on the cache-hit path (the pipeline needs `find_soffice` and
-`converter_identity` to compute a cache key), so it imports only cheap stdlib
-modules. The engines (`oneshot`, `warm`) and the PDF pinning code live in
-submodules that are imported on first use.
+Three engines share one small interface (`Converter`): one-shot `soffice`
+(oneshot.py), a warm LibreOffice driven over UNO (warm.py, bridge.py), and a
+client of the converter service (client.py). `pool()` is the only place that
+chooses between them. This module sits on the cache-hit path (the pipeline
+needs `identity()` for a cache key), so it imports only cheap stdlib modules;
+the engines and the PDF pinning code are imported on first use.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from resumec.errors import ConvertError, LibreOfficeMissing
+from resumec.settings import Settings
 
-__all__ = [
-    "Converter",
-    "OneShot",
-    "converter_identity",
-    "convert_oneshot",
-    "find_soffice",
-    "open_converter",
-    "pin_pdf",
-    "source_epoch",
-]
+__all__ = ["Converter", "Pool", "converter_identity", "find_soffice", "identity", "pin_pdf", "pool"]
 
 INSTALL_HINT = (
     "LibreOffice is needed to make PDFs. Install it "
@@ -37,11 +31,6 @@ INSTALL_HINT = (
 )
 
 _MACOS_SOFFICE = "/Applications/LibreOffice.app/Contents/MacOS/soffice"
-
-# zip cannot store dates before 1980, and DOCX is a zip: one floor for both outputs.
-DEFAULT_EPOCH = 315532800
-_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last date a PDF date can spell
-
 
 def _is_executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
@@ -56,16 +45,16 @@ def _which(name: str, path: str | None) -> str | None:
     return None
 
 
-def find_soffice(env: Mapping[str, str] = os.environ) -> str:
+def find_soffice(settings: Settings) -> str:
     """Locate LibreOffice's `soffice`; an explicit RESUMEC_SOFFICE must be valid, not silently skipped."""
-    override = env.get("RESUMEC_SOFFICE")
+    override = settings.soffice
     if override:
         path = os.path.expanduser(override)
         if not _is_executable(path):
             raise LibreOfficeMissing(f"RESUMEC_SOFFICE={override} is not an executable file. {INSTALL_HINT}")
         return os.path.abspath(path)
     for name in ("soffice", "libreoffice"):
-        found = _which(name, env.get("PATH"))
+        found = _which(name, settings.path)
         if found:
             return found
     if sys.platform == "darwin" and _is_executable(_MACOS_SOFFICE):
@@ -167,28 +156,9 @@ def converter_identity(soffice: str) -> str:
     return f"soffice {real}; {fingerprint}"
 
 
-def source_epoch(env: Mapping[str, str] = os.environ) -> int:
-    """The timestamp stamped into outputs: SOURCE_DATE_EPOCH (reproducible-builds.org) or 1980-01-01."""
-    raw = env.get("SOURCE_DATE_EPOCH", "").strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        return DEFAULT_EPOCH
-    return value if 0 <= value <= _MAX_EPOCH else DEFAULT_EPOCH
-
-
-def convert_oneshot(
-    docx: bytes,
-    *,
-    soffice: str,
-    timeout: float = 60.0,
-    pdfa: bool = False,
-    tmp_root: Path | None = None,
-) -> bytes:
-    """One `soffice --convert-to pdf` run in a private temp dir; see `resumec.convert.oneshot`."""
-    from resumec.convert.oneshot import convert_oneshot as run
-
-    return run(docx, soffice=soffice, timeout=timeout, pdfa=pdfa, tmp_root=tmp_root)
+def identity(settings: Settings) -> str:
+    """The identity of the LibreOffice a conversion would use, without starting it (for the PDF cache key)."""
+    return converter_identity(find_soffice(settings))
 
 
 def pin_pdf(pdf: bytes, epoch: int) -> bytes:
@@ -201,57 +171,137 @@ def pin_pdf(pdf: bytes, epoch: int) -> bytes:
 class Converter(Protocol):
     """What the pipeline needs from an engine. `convert` returns the raw PDF: the pipeline pins it."""
 
-    identity: str
+    identity: str  # names the LibreOffice build, for the PDF cache key
     note: str  # one line for the user about how we convert ("" when there is nothing to say)
+
+    @property
+    def soffice_pid(self) -> int | None:
+        """The running LibreOffice's pid (its process group), when this engine owns one."""
+        ...
+
+    def start(self) -> None:
+        """Get ready now (e.g. start LibreOffice while the DOCX is built) rather than on the first document."""
+        ...
 
     def convert(self, docx: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> bytes: ...
 
-    def close(self) -> None: ...
+    def abort(self) -> None:
+        """Kill any conversion in flight, from any thread; the engine is unusable afterwards."""
+        ...
+
+    def close(self) -> None:
+        """Stop everything this engine started; nothing of it may outlive this call."""
+        ...
 
 
 @dataclass
-class OneShot:
-    """A fresh LibreOffice per document: slow (~0.75 s each) but needs nothing beyond soffice."""
+class Pool:
+    """Converters for one command, closed together; `note` says when they are not what was asked for."""
 
-    soffice: str
-    identity: str
+    converters: list[Converter]
     note: str = ""
-    tmp_root: Path | None = None
+    kind: str = "oneshot"  # "service", "warm" or "oneshot": how these convert
 
-    def convert(self, docx: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> bytes:
-        """Convert, retrying once: a crashed, hung or garbage-producing LibreOffice gets a second, fresh chance."""
-        try:
-            return convert_oneshot(docx, soffice=self.soffice, timeout=timeout, pdfa=pdfa, tmp_root=self.tmp_root)
-        except ConvertError:
-            pass  # the second attempt's error, if any, is the one reported
-        return convert_oneshot(docx, soffice=self.soffice, timeout=timeout, pdfa=pdfa, tmp_root=self.tmp_root)
+    @property
+    def identity(self) -> str:
+        return self.converters[0].identity
+
+    def abort(self) -> None:
+        for converter in self.converters:
+            converter.abort()
 
     def close(self) -> None:
-        """Nothing stays running between documents."""
+        """Close in parallel: each waits for its LibreOffice to exit."""
+        if len(self.converters) == 1:
+            self.converters[0].close()
+            return
+        import threading
 
-    def __enter__(self) -> OneShot:
+        threads = [threading.Thread(target=c.close) for c in self.converters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_converter(soffice: str, *, warm: bool, env: Mapping[str, str] = os.environ) -> Converter:
-    """The warm UNO engine when asked for and possible, else one-shot with a `note` saying why."""
-    identity = converter_identity(soffice)
-    if not warm:
-        return OneShot(soffice=soffice, identity=identity)
-    from resumec.convert.warm import WarmConverter, find_uno_python
+NO_UNO_NOTE = (
+    "note: warm LibreOffice unavailable: no Python can import LibreOffice's uno module "
+    "(Debian/Ubuntu: sudo apt-get install python3-uno; or set RESUMEC_UNO_PYTHON); "
+    "converting one document per LibreOffice start"
+)
 
-    uno_python = find_uno_python(soffice, env)
-    if uno_python is None:
-        return OneShot(
-            soffice=soffice,
-            identity=identity,
-            note=(
-                "warm LibreOffice unavailable: no Python can import LibreOffice's uno module "
-                "(Debian/Ubuntu: sudo apt-get install python3-uno; or set RESUMEC_UNO_PYTHON); "
-                "converting one document per LibreOffice start"
-            ),
-        )
-    return WarmConverter(soffice=soffice, uno_python=uno_python, identity=identity)
+
+def pool(
+    n: int,
+    settings: Settings,
+    *,
+    service: bool = False,
+    warm: bool = False,
+    require_warm: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Pool:
+    """n converters: the running service's, else warm LibreOffices (if asked), else one-shot.
+
+    Nothing starts here: engines start LibreOffice on their first document (or
+    `start()`), so a batch of cache hits starts none. Raises LibreOfficeMissing
+    when there is no LibreOffice, and ConvertError with `require_warm` when no
+    Python can drive one over UNO.
+    """
+    soffice = find_soffice(settings)
+    ident = converter_identity(soffice)
+    if service and not settings.no_server:
+        clients = _service_clients(n, settings, soffice, ident, warn)
+        if clients:
+            return Pool(clients, kind="service")
+    if warm or require_warm:
+        from resumec.convert.warm import WarmConverter, find_uno_python
+
+        uno_python = find_uno_python(soffice, settings)
+        if uno_python is not None:
+            return Pool([WarmConverter(soffice, uno_python=uno_python, identity=ident) for _ in range(n)], kind="warm")
+        if require_warm:
+            raise ConvertError(
+                "the converter service needs a Python that can import LibreOffice's uno module "
+                "(Debian/Ubuntu: sudo apt-get install python3-uno; or set RESUMEC_UNO_PYTHON)"
+            )
+        from resumec.convert.oneshot import OneShot
+
+        return Pool([OneShot(soffice=soffice, identity=ident, note=NO_UNO_NOTE) for _ in range(n)], NO_UNO_NOTE)
+    from resumec.convert.oneshot import OneShot
+
+    return Pool([OneShot(soffice=soffice, identity=ident) for _ in range(n)])
+
+
+def _service_clients(n: int, settings: Settings, soffice: str, ident: str,
+                     warn: Callable[[str], None] | None) -> list[Converter]:
+    """Clients of a running service, or [] when there is none to use.
+
+    One client only checks that a private socket exists (a few stats): it
+    connects on its first document and falls back to one-shot if the service
+    is gone. Several ask for the service's status first (<= 0.2 s), so a stale
+    socket cannot turn a batch into n one-shot loops.
+    """
+    import stat
+
+    from resumec.service.daemon import is_private, socket_path, status
+    from resumec.service.protocol import CONNECT_TIMEOUT
+
+    path = socket_path(settings)
+    try:
+        if not stat.S_ISSOCK(os.stat(path).st_mode) or not is_private(path.parent):
+            return []
+    except OSError:
+        return []
+    if n > 1:
+        info = status(settings, timeout=CONNECT_TIMEOUT)
+        if info is None or info.get("identity") != ident:
+            return []
+    from resumec.convert.client import ServiceClient
+
+    return [ServiceClient(address=path, soffice=soffice, identity=ident, warn=warn) for _ in range(n)]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib
@@ -30,7 +29,7 @@ import sys
 import threading
 import time
 
-IMPORT_FILTER = "MS Word 2007 XML"
+import libreoffice  # resumec/convert/libreoffice.py, beside this file: what both sides must agree on
 NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
 NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE: don't fetch linked content
 
@@ -47,13 +46,6 @@ signal.pthread_sigmask(signal.SIG_SETMASK, set())
 os.execv(sys.argv[2], sys.argv[2:])
 """
 RESTART_CODES = (79, 81)  # soffice.bin asks its launcher to restart it, e.g. after creating a profile
-
-
-def kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def profile_url(profile: str) -> str:
@@ -113,18 +105,8 @@ class Office:
         """Kill, not terminate: the profile is thrown away, so there is nothing worth saving."""
         self.stopping.set()
         if self.proc is not None:
-            kill_group(self.proc.pid)
-        remove_sockets(self.profile, self.pipe)
-
-
-def remove_sockets(profile: str, pipe: str) -> None:
-    """A killed LibreOffice leaves its UNIX sockets in /tmp (see resumec.convert._proc.ipc_socket_paths)."""
-    digest = hashlib.md5(profile_url(profile).encode("utf-16-le")).digest()
-    for name in ("SingleOfficeIPC_" + "".join(f"{byte:x}" for byte in digest), pipe):
-        try:
-            os.unlink(f"/tmp/OSL_PIPE_{os.getuid()}_{name}")
-        except OSError:
-            pass
+            libreoffice.kill_group(self.proc.pid)
+        libreoffice.remove_ipc_sockets(profile_url(self.profile), self.pipe)
 
 
 def exit_on_signal(office: Office) -> None:
@@ -179,7 +161,7 @@ def convert(uno, desktop, source: str, target: str, pdfa: bool) -> None:
             uno,
             Hidden=True,
             ReadOnly=True,
-            FilterName=IMPORT_FILTER,
+            FilterName=libreoffice.IMPORT_FILTER,
             MacroExecutionMode=NEVER_EXECUTE,
             UpdateDocMode=NO_UPDATE,
         ),
@@ -187,9 +169,7 @@ def convert(uno, desktop, source: str, target: str, pdfa: bool) -> None:
     if document is None:
         raise ValueError("not a readable Word document")
     try:
-        options = {"UseTaggedPDF": True}  # keep in step with resumec.convert.oneshot.pdf_filter_data
-        if pdfa:
-            options["SelectPdfVersion"] = 2  # PDF/A-2b
+        options = libreoffice.pdf_filter_data(pdfa)
         filter_data = uno.Any("[]com.sun.star.beans.PropertyValue", props(uno, **options))
         store = props(uno, FilterName="writer_pdf_Export", FilterData=filter_data)
         uno.invoke(document, "storeToURL", (uno.systemPathToFileUrl(target), store))

@@ -1,4 +1,4 @@
-"""The one-shot engine: one `soffice --convert-to pdf` process per document."""
+"""The one-shot engine: one `soffice --convert-to pdf` process per document (~0.75 s each)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,59 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from resumec.convert._proc import kill_group, log_tail, remove_ipc_sockets, soffice_env
+from resumec.convert.libreoffice import IMPORT_FILTER, kill_group, log_tail, pdf_filter_data, remove_ipc_sockets, soffice_env
 from resumec.errors import ConvertError
 
-# Without an explicit import filter LibreOffice guesses the type, and reads a
-# broken .docx as plain text: we would get a PDF full of garbage, not an error.
-IMPORT_FILTER = "MS Word 2007 XML"
 
+@dataclass
+class OneShot:
+    """A fresh LibreOffice per document: slow, but needs nothing beyond soffice. Thread-safe."""
 
-def pdf_filter_data(pdfa: bool) -> dict[str, bool | int]:
-    """writer_pdf_Export options shared by both engines, so they produce the same bytes."""
-    data: dict[str, bool | int] = {"UseTaggedPDF": True}  # accessible PDFs: headings, reading order
-    if pdfa:
-        data["SelectPdfVersion"] = 2  # PDF/A-2b
-    return data
+    soffice: str
+    identity: str
+    note: str = ""
+    tmp_root: Path | None = None
+    _running: set[int] = field(default_factory=set, repr=False)  # process groups converting now
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = False
+
+    def start(self) -> None:
+        """Nothing to start: each document gets its own LibreOffice."""
+
+    def convert(self, docx: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> bytes:
+        """Convert, retrying once: a crashed, hung or garbage-producing LibreOffice gets a second, fresh chance."""
+        for attempt in (1, 2):
+            if self._closed:
+                raise ConvertError("the LibreOffice converter was closed")
+            try:
+                return convert_oneshot(docx, soffice=self.soffice, timeout=timeout, pdfa=pdfa,
+                                       tmp_root=self.tmp_root, started=self._track)
+            except ConvertError:
+                if attempt == 2 or self._closed:
+                    raise  # the second attempt's error is the one reported
+        raise AssertionError("unreachable")
+
+    def abort(self) -> None:
+        """Kill every conversion in flight, from any thread (Ctrl-C in a batch); later ones fail at once."""
+        self._closed = True
+        with self._lock:
+            running = list(self._running)
+        for pgid in running:
+            kill_group(pgid)
+
+    def close(self) -> None:
+        """Nothing stays running between documents."""
+
+    def _track(self, pgid: int, running: bool) -> None:
+        with self._lock:
+            (self._running.add if running else self._running.discard)(pgid)
+        if running and self._closed:
+            kill_group(pgid)
 
 
 def convert_target(pdfa: bool) -> str:
@@ -50,8 +87,12 @@ def convert_oneshot(
     timeout: float = 60.0,
     pdfa: bool = False,
     tmp_root: Path | None = None,
+    started: Callable[[int, bool], None] | None = None,
 ) -> bytes:
-    """Convert in a private temp dir with a private profile: two soffice sharing a profile drop work."""
+    """Convert in a private temp dir with a private profile: two soffice sharing a profile drop work.
+
+    `started(pgid, running)` is told when LibreOffice's process group starts and ends, so abort() can kill it.
+    """
     tmp = Path(tempfile.mkdtemp(prefix="resumec-soffice-", dir=tmp_root))
     try:
         source = tmp / "in.docx"
@@ -87,6 +128,8 @@ def convert_oneshot(
                 )
             except OSError as exc:
                 raise ConvertError(f"could not start LibreOffice ({soffice}): {exc.strerror or exc}") from exc
+        if started is not None:
+            started(proc.pid, True)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -95,6 +138,8 @@ def convert_oneshot(
             kill_group(proc.pid)  # on success too: nothing of this run may outlive it
             if proc.poll() is None:
                 proc.wait()
+            if started is not None:
+                started(proc.pid, False)
             remove_ipc_sockets(profile_url)
         output = tmp / "in.pdf"
         pdf = output.read_bytes() if output.is_file() else b""

@@ -20,25 +20,25 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from resumec.convert import converter_identity
-from resumec.convert._proc import kill_group, log_tail, remove_ipc_sockets, soffice_env
+from resumec.convert.libreoffice import kill_group, log_tail, remove_ipc_sockets, soffice_env
 from resumec.convert.oneshot import check_pdf
 from resumec.errors import ConvertError
+from resumec.settings import Settings
 
 BRIDGE = Path(__file__).with_name("bridge.py")
 
 _MACOS_PYTHON = "/Applications/LibreOffice.app/Contents/Resources/python"
 
 
-def find_uno_python(soffice: str | None = None, env: Mapping[str, str] = os.environ) -> str | None:
+def find_uno_python(soffice: str | None, settings: Settings) -> str | None:
     """A Python that can `import uno`: RESUMEC_UNO_PYTHON, Debian's python3, or LibreOffice's own."""
     candidates = []
-    if env.get("RESUMEC_UNO_PYTHON"):
-        candidates.append(env["RESUMEC_UNO_PYTHON"])
+    if settings.uno_python:
+        candidates.append(settings.uno_python)
     else:
         if soffice:
             program = Path(os.path.realpath(soffice)).parent
@@ -227,7 +227,7 @@ class WarmConverter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- for tests and the future service ------------------------------------------
+    # -- for tests and the service --------------------------------------------------------
 
     @property
     def soffice_pid(self) -> int | None:
@@ -368,8 +368,9 @@ def _main() -> int:
     """`python -m resumec.convert.warm FILE.docx…`: time the engine by hand."""
     from resumec.convert import find_soffice
 
-    soffice = find_soffice()
-    python = find_uno_python(soffice)
+    settings = Settings.from_env()
+    soffice = find_soffice(settings)
+    python = find_uno_python(soffice, settings)
     if python is None:
         print("no Python with uno found", file=sys.stderr)
         return 1

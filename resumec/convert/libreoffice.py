@@ -1,4 +1,10 @@
-"""Process plumbing shared by both engines: LibreOffice's environment, killing its process group."""
+"""What every engine and the UNO bridge must agree on about LibreOffice, defined once.
+
+The import filter, the PDF export options, LibreOffice's environment, how to
+kill its process group and where it leaves IPC sockets. Standard library only:
+`bridge.py` runs under LibreOffice's own Python and imports this file by name
+(`import libreoffice`) from its own folder.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,20 @@ import signal
 from collections.abc import Mapping
 from pathlib import Path
 
+# Without an explicit import filter LibreOffice guesses the type, and reads a
+# broken .docx as plain text: we would get a PDF full of garbage, not an error.
+IMPORT_FILTER = "MS Word 2007 XML"
+
 # The Debian/TDF launcher prints this on every run when no JRE is configured; it is never the problem.
 _NOISE = ("Warning: failed to launch javaldx",)
+
+
+def pdf_filter_data(pdfa: bool) -> dict[str, bool | int]:
+    """writer_pdf_Export options for every engine, so they all produce the same bytes."""
+    data: dict[str, bool | int] = {"UseTaggedPDF": True}  # accessible PDFs: headings, reading order
+    if pdfa:
+        data["SelectPdfVersion"] = 2  # PDF/A-2b
+    return data
 
 
 def soffice_env(tmp: Path, base: Mapping[str, str] = os.environ) -> dict[str, str]:
