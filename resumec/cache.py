@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -43,7 +44,11 @@ def default_dir(env: dict[str, str] | None = None) -> Path:
 
 
 def parse_size(text: str) -> int:
-    """'500M', '2G', '750k', '1000000' → bytes (decimal units, like ccache)."""
+    """'500M', '2G', '750k', '1000000' → bytes (decimal units, like ccache).
+
+    Only finite, non-negative sizes: "inf", "nan" and "1e400" are refused, not
+    turned into an OverflowError deep inside the cache.
+    """
     units = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3, "GB": 1000**3,
              "KI": 1024, "KIB": 1024, "MI": 1024**2, "MIB": 1024**2, "GI": 1024**3, "GIB": 1024**3}
     raw = text.strip().upper()
@@ -53,9 +58,10 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"not a size: {text!r} (examples: 500M, 2G, 750K)") from None
-    if unit not in units or value < 0:
-        raise ValueError(f"not a size: {text!r} (examples: 500M, 2G, 750K)")
-    return int(value * units[unit])
+    total = value * units.get(unit, 1)
+    if unit not in units or not math.isfinite(total) or value < 0:
+        raise ValueError(f"not a size: {text!r} (a finite, non-negative size; examples: 500M, 2G, 750K)")
+    return int(total)
 
 
 def format_size(n: int) -> str:

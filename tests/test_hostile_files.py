@@ -194,3 +194,30 @@ def test_cli_reports_cr_only_file_positions(tmp_path: Path) -> None:
         f"{path}:4:14: basics.email: expected a string, got 7",
         f"{path}:7:14: work[0].name: expected a string, got 1",
     ]
+
+
+# --- 4. sizes from the environment -------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["inf", "infG", "-inf", "nan", "NaNM", "1e400", "1e300G", "-1", "-0.5K"])
+def test_parse_size_refuses_non_finite_and_negative_sizes(text: str) -> None:
+    from resumec.cache import parse_size
+
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(text)
+
+
+def test_parse_size_still_accepts_ordinary_sizes() -> None:
+    from resumec.cache import parse_size
+
+    assert [parse_size(t) for t in ("0", "1.5K", "200M", "2Gi", " 7 ")] == [0, 1500, 200_000_000, 2 * 1024**3, 7]
+
+
+@pytest.mark.parametrize("value", ["infG", "nan"])
+def test_cache_max_size_env_infinite_or_nan_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(GOOD))
+    for args in (("compile", "-f", "docx", str(good)), ("cache", "info")):
+        proc = run_cli(*args, env={"RESUMEC_CACHE_MAX_SIZE": value}, cwd=tmp_path)
+        assert proc.returncode == 2, args
+        assert f"RESUMEC_CACHE_MAX_SIZE: not a size: '{value}'" in no_traceback(proc)
