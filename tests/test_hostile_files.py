@@ -10,11 +10,13 @@ import io
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from resumec.cache import Cache
 from resumec.errors import InputError
 from resumec.files import FileTooLarge, NotRegularFile, read_regular
 from resumec.load import load, parse_text
@@ -221,3 +223,264 @@ def test_cache_max_size_env_infinite_or_nan_is_a_usage_error(tmp_path: Path, val
         proc = run_cli(*args, env={"RESUMEC_CACHE_MAX_SIZE": value}, cwd=tmp_path)
         assert proc.returncode == 2, args
         assert f"RESUMEC_CACHE_MAX_SIZE: not a size: '{value}'" in no_traceback(proc)
+
+
+# --- 7. special files: the reading helper --------------------------------------------------
+
+
+def finishes(fn, timeout: float = 60.0):
+    """fn()'s result, failing (instead of hanging the suite) if it blocks, e.g. on a FIFO."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the test thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"{fn} blocked for {timeout} s"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@needs_fifo
+def test_read_regular_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(NotRegularFile) as info:
+        finishes(lambda: read_regular(fifo, 100))
+    assert info.value.kind == "a FIFO"
+    assert info.value.strerror == "not a regular file (it is a FIFO)"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_read_regular_refuses_devices_and_symlinks_to_them(tmp_path: Path) -> None:
+    link = tmp_path / "zero"
+    link.symlink_to("/dev/zero")
+    for path in ("/dev/zero", link):
+        with pytest.raises(NotRegularFile, match="character device"):
+            read_regular(path, 100)
+    with pytest.raises(NotRegularFile, match="symbolic link"):
+        read_regular(link, 100, follow_symlinks=False)
+
+
+def test_read_regular_caps_what_it_reads(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 101)
+    assert read_regular(path, 101) == b"x" * 101
+    with pytest.raises(FileTooLarge) as info:
+        read_regular(path, 100)
+    assert info.value.size == 101
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="needs Linux /proc")
+def test_read_regular_stops_at_the_cap_when_the_size_lies() -> None:
+    # A regular file whose st_size is 0 and whose content goes on for gigabytes.
+    assert os.stat("/proc/self/pagemap").st_size == 0
+    with pytest.raises(FileTooLarge) as info:
+        read_regular("/proc/self/pagemap", 4095)
+    assert info.value.size is None
+
+
+# --- 7. special files as inputs ------------------------------------------------------------
+
+
+@needs_fifo
+def test_fifo_as_input_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "cv.json"
+    os.mkfifo(fifo)
+    err = finishes(lambda: error_of(load, str(fifo)))
+    assert err.message == (
+        f"{fifo}: not a regular file (it is a FIFO); to read from a pipe, give - and redirect it to standard input"
+    )
+
+
+@needs_fifo
+def test_fifo_in_an_input_folder_is_reported_and_the_others_still_build(tmp_path: Path) -> None:
+    folder = tmp_path / "cvs"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(GOOD))
+    os.mkfifo(folder / "b.json")
+    proc = run_cli("compile", "--json", "-f", "docx", str(folder), timeout=120)
+    assert proc.returncode == 1
+    no_traceback(proc)
+    results = {r["input"]: r for r in json.loads(proc.stdout)["results"]}
+    assert results[str(folder / "a.json")]["ok"] is True
+    assert "not a regular file (it is a FIFO)" in results[str(folder / "b.json")]["error"]["message"]
+    assert (folder / "a.docx").is_file() and not (folder / "b.docx").exists()
+
+
+# --- 7. special files inside the cache ---------------------------------------------------
+
+PDF = b"%PDF-1.7 a small but well-formed enough blob"
+DOCX = b"PK\x03\x04 a zip, as far as anyone checks"
+
+
+def stored(tmp_path: Path) -> tuple[Cache, list[str], str, Path, Path]:
+    warnings: list[str] = []
+    cache = Cache(tmp_path / "cache", warn=warnings.append)
+    digest = cache.put("ab" * 32, PDF, "pdf")
+    return cache, warnings, digest, cache._blob_path(digest), cache._key_path("ab" * 32)
+
+
+def replace_with(path: Path, kind: str) -> None:
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "symlink":  # a regular file, but reached through a link the cache never makes
+        target = path.parents[4] / f"elsewhere-{path.name}"  # outside the cache
+        target.write_bytes(PDF)
+        path.symlink_to(target)
+    elif kind == "dir":
+        path.mkdir()
+
+
+SPECIAL = [pytest.param("fifo", marks=needs_fifo), "zero", "symlink"]
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_special_blob_is_a_miss_and_is_removed(tmp_path: Path, kind: str) -> None:
+    cache, warnings, digest, blob, _ = stored(tmp_path)
+    replace_with(blob, kind)
+    assert finishes(lambda: cache.get("ab" * 32)) is None
+    assert finishes(lambda: cache.get_blob(digest)) is None
+    assert not os.path.lexists(blob)
+    assert os.path.exists("/dev/zero")  # the link went, never its target
+    assert any("not a regular file; removed and rebuilding" in w for w in warnings), warnings
+    cache.put("ab" * 32, PDF, "pdf")  # and the next build stores it again
+    assert cache.get("ab" * 32) == (digest, PDF)
+    assert cache.enabled
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_special_manifest_is_a_miss_and_is_removed(tmp_path: Path, kind: str) -> None:
+    cache, warnings, digest, _, manifest = stored(tmp_path)
+    replace_with(manifest, kind)
+    assert finishes(lambda: cache.lookup("ab" * 32)) is None
+    assert not os.path.lexists(manifest)
+    assert finishes(lambda: cache.get("ab" * 32)) is None
+    cache.put("ab" * 32, PDF, "pdf")
+    assert cache.get("ab" * 32) == (digest, PDF)
+
+
+def test_directory_where_an_entry_should_be_is_a_miss_and_left_alone(tmp_path: Path) -> None:
+    cache, _, digest, blob, manifest = stored(tmp_path)
+    replace_with(manifest, "dir")
+    assert cache.get("ab" * 32) is None and manifest.is_dir()
+    replace_with(blob, "dir")
+    assert cache.get_blob(digest) is None and blob.is_dir()
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_special_stats_file_and_lock_never_block_or_break_the_counters(tmp_path: Path, kind: str) -> None:
+    cache, _, _, _, _ = stored(tmp_path)
+    cache.record(pdf_hits=1)
+    for name in ("stats.json", "stats.lock"):
+        replace_with(cache.base / name, kind)
+        finishes(lambda: cache.record(pdf_hits=1))
+        finishes(cache.stats)
+        finishes(cache.info)
+        assert cache.enabled
+    cache.record(pdf_misses=2)
+    assert cache.stats()["pdf_misses"] == 2
+    assert (cache.base / "stats.json").is_file() and not (cache.base / "stats.json").is_symlink()
+
+
+def test_odd_counters_in_stats_json_count_as_zero(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    cache.base.mkdir(parents=True)
+    (cache.base / "stats.json").write_text('{"pdf_hits": Infinity, "docx_hits": -3, "pdf_misses": 4, "x": "7"}')
+    assert cache.stats() == {"pdf_misses": 4}
+    cache.record(pdf_hits=1)
+    assert cache.stats() == {"pdf_hits": 1, "pdf_misses": 4}
+
+
+def test_manifest_must_match_the_blobs_size_and_kind(tmp_path: Path) -> None:
+    cache, warnings, digest, _, manifest = stored(tmp_path)
+    good = json.loads(manifest.read_bytes())
+    manifest.write_text(json.dumps({**good, "size": good["size"] + 1}))
+    assert cache.lookup("ab" * 32) is None and cache.get("ab" * 32) is None
+    assert not manifest.exists()
+
+    cache.put("ab" * 32, PDF, "pdf")
+    docx_digest = cache.put("cd" * 32, DOCX, "docx")
+    # A sound blob of another kind: served under this key it would be a .docx named .pdf.
+    manifest.write_text(json.dumps({"blob": docx_digest, "size": len(DOCX), "kind": "pdf"}))
+    assert cache.get("ab" * 32) is None
+    assert not manifest.exists()
+    assert cache.get("cd" * 32) == (docx_digest, DOCX)  # the blob itself is fine and stays
+    assert cache.get_blob(digest) == PDF
+    assert not any("corrupt" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        '{"blob": "%s", "size": "7", "kind": "pdf"}',
+        '{"blob": "%s", "size": -1, "kind": "pdf"}',
+        '{"blob": "%s", "size": true, "kind": "pdf"}',
+        '{"blob": "%s", "kind": "pdf"}',
+        '{"blob": "../../../../etc/passwd", "size": 7, "kind": "pdf"}',
+        '{"blob": "%s", "size": ' + "9" * 5000 + ', "kind": "pdf"}',
+        '[1, 2]',
+    ],
+)
+def test_malformed_manifests_are_dropped(tmp_path: Path, manifest: str) -> None:
+    cache, warnings, digest, _, path = stored(tmp_path)
+    path.write_text(manifest.replace("%s", digest))
+    assert cache.get("ab" * 32) is None
+    assert not path.exists()
+    assert any("corrupt" in w or "too large" in w for w in warnings)
+
+
+def test_oversized_blob_is_never_read(tmp_path: Path) -> None:
+    from resumec.cache import MAX_BLOB_BYTES
+
+    cache, warnings, digest, blob, manifest = stored(tmp_path)
+    with open(blob, "r+b") as handle:
+        handle.truncate(MAX_BLOB_BYTES + 1)  # sparse: costs no disk, would cost 256 MB of memory
+    manifest.write_text(json.dumps({"blob": digest, "size": MAX_BLOB_BYTES + 1, "kind": "pdf"}))
+    assert cache.get("ab" * 32) is None
+    assert not blob.exists() and any("too large" in w for w in warnings)
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_prune_info_and_clear_skip_and_remove_special_entries(tmp_path: Path, kind: str) -> None:
+    cache, _, digest, blob, manifest = stored(tmp_path)
+    other = cache.put("ef" * 32, PDF + b"2", "pdf")
+    replace_with(cache._blob_path(other), kind)
+    replace_with(cache._key_path("ef" * 32), kind)
+    info = finishes(cache.info)
+    assert (info["entries"], info["blobs"]) == (1, 1)
+    finishes(lambda: cache.prune(10**9))
+    assert not os.path.lexists(cache._blob_path(other)) and not os.path.lexists(cache._key_path("ef" * 32))
+    assert cache.get("ab" * 32) == (digest, PDF)
+    replace_with(cache._blob_path(digest), kind)
+    assert finishes(cache.clear) == 2
+    assert not os.path.lexists(blob) and not os.path.lexists(manifest)
+
+
+@needs_fifo
+def test_cli_rebuilds_past_fifos_in_the_cache(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.json"
+    cv.write_text(json.dumps(GOOD))
+    cache_dir = tmp_path / "cache"
+    env = {"RESUMEC_CACHE_DIR": str(cache_dir)}
+    first = run_cli("compile", "-f", "docx", str(cv), env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    special = [p for p in (cache_dir / "v1").rglob("*") if p.is_file()]
+    assert any(p.name == "stats.json" for p in special) and len(special) >= 3
+    for path in special:  # every blob, manifest and the counters
+        path.unlink()
+        os.mkfifo(path)
+    again = run_cli("compile", "-f", "docx", str(cv), env=env, timeout=120)
+    assert again.returncode == 0
+    assert "removed and rebuilding" in no_traceback(again)
+    third = run_cli("compile", "--json", "-f", "docx", str(cv), env=env, timeout=120)
+    assert json.loads(third.stdout)["results"][0]["outputs"][0]["cached"] is True
