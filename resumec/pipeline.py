@@ -208,7 +208,7 @@ def _compile(
         run.progress("docx")
         from resumec.docx import build_docx
 
-        base = source.path.parent if source.path is not None else Path.cwd()
+        base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
         data = build_docx(
             source.data, chosen, order, base_dir=base, epoch=epoch, lang=lang, paper=options.paper
         )
@@ -313,13 +313,13 @@ def _assets(source) -> dict[str, str]:
 
     Problems with the photo are reported here, located like schema errors.
     """
-    from resumec.assets import PHOTO_FIELD, photo_path
+    from resumec.assets import PHOTO_FIELD, load_photo
     from resumec.errors import InputError
 
-    base = source.path.parent if source.path is not None else Path.cwd()
+    base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
     try:
-        photo = photo_path(source.data, base)
-        return {PHOTO_FIELD: hashlib.sha256(photo.read_bytes()).hexdigest()} if photo else {}
+        photo = load_photo(source.data, base)
+        return {PHOTO_FIELD: photo.digest} if photo else {}
     except InputError as exc:
         line, col = source.locate(("basics", "image"))
         raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None

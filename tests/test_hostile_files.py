@@ -9,13 +9,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
+import subprocess
 import sys
+import tempfile
 import threading
+import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from conftest import run_cli
+from resumec.assets import MAX_PHOTO_PIXELS, MAX_PHOTO_SIDE, load_photo
 from resumec.cache import Cache
 from resumec.errors import InputError
 from resumec.files import FileTooLarge, NotRegularFile, read_regular
@@ -484,3 +492,276 @@ def test_cli_rebuilds_past_fifos_in_the_cache(tmp_path: Path) -> None:
     assert "removed and rebuilding" in no_traceback(again)
     third = run_cli("compile", "--json", "-f", "docx", str(cv), env=env, timeout=120)
     assert json.loads(third.stdout)["results"][0]["outputs"][0]["cached"] is True
+
+
+# --- 6. the photo: headers checked before anything decodes it ------------------------------
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width: int, height: int, *, color: int = 2, depth: int = 8, idat: bytes | None = None) -> bytes:
+    """A PNG declaring width×height; its pixel data is real only when small enough to matter."""
+    if idat is None:  # real pixels when small; a bomb needs none to be refused
+        small = width * height <= 1_000_000 and width <= 10_000
+        idat = zlib.compress((b"\0" + b"\x80" * (3 * width)) * height if small else b"\0" * 64)
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
+    return PNG_MAGIC + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def jpeg(width: int, height: int, *, header: bytes | None = None) -> bytes:
+    """The markers of a baseline JPEG up to its scan; enough for every header check."""
+    if header is None:
+        header = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\x01" + struct.pack(">HH", 72, 72) + b"\0\0"
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00"
+    return b"\xff\xd8" + header + sof + sos + b"\x12\x34" * 8 + b"\xff\xd9"
+
+
+def exif_header(entries: list[tuple[int, int, int, int]], extra: bytes = b"", big_endian: bool = True) -> bytes:
+    """An APP1 Exif segment whose first directory holds `entries` (tag, type, count, value)."""
+    e = ">" if big_endian else "<"
+    tiff = (b"MM\0*" if big_endian else b"II*\0") + struct.pack(e + "I", 8) + struct.pack(e + "H", len(entries))
+    tiff += b"".join(struct.pack(e + "HHII", *entry) for entry in entries) + struct.pack(e + "I", 0) + extra
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def real_jpeg(tmp_path: Path) -> bytes:
+    """A real, decodable JPEG (libjpeg via poppler), 120×150."""
+    pdf = tmp_path / "one.pdf"
+    content = b"0.2 0.4 0.6 rg 10 10 100 130 re f"
+    pdf.write_bytes(
+        b"%%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 120 150] /Contents 4 0 R >> endobj\n"
+        b"4 0 obj << /Length %d >> stream\n%s\nendstream endobj\ntrailer << /Root 1 0 R /Size 5 >>\n%%%%EOF\n"
+        % (len(content), content)
+    )
+    subprocess.run(["pdftoppm", "-jpeg", "-r", "72", "-singlefile", str(pdf), str(tmp_path / "real")],
+                   check=True, capture_output=True)
+    return (tmp_path / "real.jpg").read_bytes()
+
+
+def photo_error(tmp_path: Path, blob: bytes, name: str = "me.png") -> str:
+    (tmp_path / name).write_bytes(blob)
+    with pytest.raises(InputError) as info:
+        load_photo({"basics": {"image": name}}, tmp_path)
+    return info.value.message
+
+
+def resume_with_photo(folder: Path, blob: bytes | None, name: str = "me.png") -> Path:
+    if blob is not None:
+        (folder / name).write_bytes(blob)
+    path = folder / "cv.json"
+    path.write_text('{\n  "basics": {\n    "name": "Ada",\n    "image": "%s"\n  }\n}\n' % name)
+    return path
+
+
+def test_png_bomb_is_refused_from_its_header_located(tmp_path: Path) -> None:
+    cv = resume_with_photo(tmp_path, png(30000, 30000))
+    proc = run_cli("compile", "-f", "docx", "-t", "modern", str(cv), "--no-cache")
+    assert proc.returncode == 1
+    assert no_traceback(proc).strip() == (
+        f'{cv}:4:14: basics.image: "me.png" is 30000×30000 pixels; the limit is {MAX_PHOTO_SIDE} pixels a side '
+        f"and {MAX_PHOTO_PIXELS // 1_000_000} megapixels (a 600×600 photo is plenty)"
+    )
+    assert not (tmp_path / "cv.docx").exists()
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (png(2**31, 2**31), "the PNG declares 2147483648×2147483648 pixels, more than PNG allows"),
+        (png(2**31 - 1, 1), "is 2147483647×1 pixels; the limit is"),
+        (png(MAX_PHOTO_SIDE + 1, 1), f"is {MAX_PHOTO_SIDE + 1}×1 pixels; the limit is"),
+        (png(5001, 5000), "is 5001×5000 pixels; the limit is"),  # each side fine, 25,005,000 pixels
+        (png(0, 0), 'basics.image: "me.png" has no pixels (0×0)'),
+        (png(10, 0), "has no pixels (10×0)"),
+        (b"this is not an image at all", 'basics.image: "me.png" is not a PNG or JPEG image'),
+        (PNG_MAGIC + b"\0\0\0\x0dIHDR\0\0", "the PNG ends inside a chunk (truncated)"),
+        (PNG_MAGIC, "the PNG ends before its IEND chunk (truncated)"),
+        (png(8, 8)[:-12], "the PNG ends before its IEND chunk (truncated)"),
+        (png(8, 8, depth=3), "impossible pixel format"),
+        (png(8, 8, color=3), "a palette image without a palette"),
+        (PNG_MAGIC + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""),
+         "the PNG holds no image data"),
+        (png(8, 8).replace(b"IDAT", b"ID\xffT"), "corrupt PNG chunk"),
+        (png(8, 8)[:40] + bytes([png(8, 8)[40] ^ 1]) + png(8, 8)[41:], "bad CRC"),
+        (jpeg(9000, 100), "is 9000×100 pixels; the limit is"),
+        (jpeg(100, 0), "has no pixels (100×0)"),
+        (jpeg(100, 100)[:30], "the JPEG is truncated"),
+        (b"\xff\xd8\xff\xdb" + b"\0" * 40, "neither a JFIF nor an Exif header"),
+        (jpeg(10, 10).replace(b"\xff\xc0", b"\xff\xc4"), "no frame header (SOF)"),
+        (jpeg(10, 10, header=exif_header([(0x011A, 5, 1, 26)], b"\0\0\0\x48\0\0\0\0")), "divides by zero"),
+        (jpeg(10, 10, header=exif_header([(0x011A, 2, 4, 200)])), "Exif data is damaged"),
+        (jpeg(10, 10, header=exif_header([(0x011A, 5, 2, 26)], b"\0\0\0\x48\0\0\0\x01" * 2)), "resolution is malformed"),
+    ],
+)
+def test_bad_photo_headers_are_input_errors(tmp_path: Path, blob: bytes, message: str) -> None:
+    name = "me.jpg" if blob.startswith(b"\xff\xd8") else "me.png"
+    assert message in photo_error(tmp_path, blob, name)
+
+
+def test_photo_limits_are_inclusive(tmp_path: Path) -> None:
+    for width, height in ((MAX_PHOTO_SIDE, MAX_PHOTO_PIXELS // MAX_PHOTO_SIDE), (1, MAX_PHOTO_SIDE), (5000, 5000)):
+        (tmp_path / "me.png").write_bytes(png(width, height))
+        photo = load_photo({"basics": {"image": "me.png"}}, tmp_path)
+        assert (photo.format, photo.width, photo.height) == ("png", width, height)
+    exif = exif_header([(0x011A, 5, 1, 26), (0x0128, 3, 1, 0x00020000)], b"\0\0\0\x48\0\0\0\x01")
+    (tmp_path / "me.jpg").write_bytes(jpeg(640, 480, header=exif))
+    photo = load_photo({"basics": {"image": "me.jpg"}}, tmp_path)
+    assert (photo.format, photo.width, photo.height) == ("jpeg", 640, 480)
+
+
+@pytest.mark.parametrize(
+    ("blob", "name", "message"),
+    [
+        (b"not an image", "fake.png", 'basics.image: "fake.png" is not a PNG or JPEG image'),
+        (PNG_MAGIC + b"\0\0\0\x0dIH", "cut.png", 'basics.image: "cut.png" is not a valid PNG or JPEG image'),
+        (png(0, 0), "empty.png", 'basics.image: "empty.png" has no pixels (0×0)'),
+        (png(2**31, 2**31), "huge.png", 'basics.image: "huge.png" is not a valid PNG or JPEG image: '
+         "the PNG declares 2147483648×2147483648 pixels, more than PNG allows"),
+    ],
+)
+def test_every_photo_problem_is_located_in_the_json(tmp_path: Path, blob: bytes, name: str, message: str) -> None:
+    cv = resume_with_photo(tmp_path, blob, name)
+    proc = run_cli("compile", "-f", "docx", "-t", "modern", str(cv), "--no-cache")
+    assert proc.returncode == 1
+    assert no_traceback(proc).startswith(f"{cv}:4:14: {message}")
+
+
+@needs_fifo
+def test_fifo_as_photo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "me.png")
+    message = finishes(lambda: _fifo_photo_error(tmp_path))
+    assert message == 'basics.image: "me.png" is not a regular file (it is a FIFO)'
+
+
+def _fifo_photo_error(folder: Path) -> str:
+    with pytest.raises(InputError) as info:
+        load_photo({"basics": {"image": "me.png"}}, folder)
+    return info.value.message
+
+
+def test_a_real_jpeg_reaches_the_pdf(tmp_path: Path) -> None:
+    cv = resume_with_photo(tmp_path, real_jpeg(tmp_path), "me.jpg")
+    proc = run_cli("compile", "-f", "pdf", "-t", "modern", str(cv), "--no-cache", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    listing = subprocess.run(["pdfimages", "-list", str(tmp_path / "cv.pdf")], capture_output=True, text=True)
+    rows = [line.split() for line in listing.stdout.splitlines()[2:]]
+    assert [(row[3], row[4]) for row in rows] == [("120", "150")]  # width, height of the one image
+
+
+# --- the photo of a résumé read from standard input -----------------------------------------
+
+
+def test_stdin_photo_resolves_against_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "me.png").write_bytes(png(40, 50))
+    text = resume_with_photo(tmp_path, None).read_bytes()
+    proc = run_cli("compile", "-", "-f", "docx", "-t", "modern", "-o", "out.docx", "--no-cache", input=text,
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    names = zipfile.ZipFile(tmp_path / "out.docx").namelist()
+    assert [n for n in names if n.startswith("word/media/")] == ["word/media/image1.png"]
+
+
+def test_stdin_photo_may_not_be_an_absolute_path(tmp_path: Path) -> None:
+    (tmp_path / "me.png").write_bytes(png(40, 50))
+    text = json.dumps({"basics": {"name": "Ada", "image": str(tmp_path / "me.png")}}).encode()
+    proc = run_cli("compile", "-", "-f", "docx", "-t", "modern", "-o", "out.docx", "--no-cache", input=text,
+                   cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "a résumé read from standard input may only use a path relative to the current directory" in no_traceback(proc)
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_stdin_photo_is_refused_when_run_from_the_root_directory(tmp_path: Path) -> None:
+    # From /, "relative to the current directory" would reach every file on the machine.
+    text = json.dumps({"basics": {"name": "Ada", "image": "usr/share/pixmaps/debian-logo.png"}}).encode()
+    proc = run_cli("compile", "-", "-f", "docx", "-t", "modern", "-o", str(tmp_path / "out.docx"), "--no-cache",
+                   input=text, cwd=Path("/"))
+    assert proc.returncode == 1
+    assert "<stdin>:1:37: basics.image:" in no_traceback(proc)
+    assert "the current directory, and that is /" in proc.stderr.decode()
+    assert not (tmp_path / "out.docx").exists()
+
+
+# --- whatever load_photo accepts, python-docx can embed ---------------------------------------
+
+_EXIF_SEEDS = [
+    exif_header([(0x011A, 5, 1, 50), (0x011B, 5, 1, 58), (0x0128, 3, 1, 0x00020000), (0x010F, 2, 6, 66)],
+                b"\0\0\0\x48\0\0\0\x01\0\0\0\x48\0\0\0\x01" + b"Canon\0"),
+    exif_header([(0x011A, 5, 1, 26), (0x0110, 2, 3, 42)], b"\x48\0\0\0\x01\0\0\0" + b"X1\0", big_endian=False),
+]
+
+
+def _seeds() -> list[bytes]:
+    return [
+        (Path(__file__).resolve().parents[1] / "samples" / "photo.png").read_bytes(),
+        png(3, 2, color=0, depth=1),
+        jpeg(64, 48),
+        *(jpeg(33, 44, header=h) for h in _EXIF_SEEDS),
+    ]
+
+
+@st.composite
+def mutated_images(draw) -> bytes:
+    blob = bytearray(draw(st.sampled_from(_seeds())))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(blob)))
+        op = draw(st.sampled_from(["flip", "cut", "insert", "int16", "int32"]))
+        if op == "flip" and at < len(blob):
+            blob[at] ^= 1 << draw(st.integers(0, 7))
+        elif op == "cut":
+            del blob[max(at, 3):]
+        elif op == "insert":
+            blob[at:at] = draw(st.binary(min_size=1, max_size=8))
+        elif op in ("int16", "int32"):  # header fields: lengths, sizes, offsets, counts
+            size = 2 if op == "int16" else 4
+            value = draw(st.sampled_from([0, 1, 2, 255, 2**(8 * size - 1), 2**(8 * size) - 1]) | st.integers(0, 2**(8 * size) - 1))
+            blob[at:at + size] = value.to_bytes(size, "big")
+    if blob.startswith(PNG_MAGIC) and draw(st.booleans()):
+        _fix_crcs(blob)  # so mutated header fields get past the CRC check
+    return bytes(blob)
+
+
+def _fix_crcs(blob: bytearray) -> None:
+    pos = len(PNG_MAGIC)
+    while pos + 12 <= len(blob):
+        (length,) = struct.unpack_from(">I", blob, pos)
+        end = pos + 12 + length
+        if end > len(blob):
+            return
+        struct.pack_into(">I", blob, end - 4, zlib.crc32(blob[pos + 4 : end - 4]))
+        pos = end
+
+
+@settings(max_examples=int(os.environ.get("RESUMEC_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(blob=mutated_images())
+def test_every_photo_load_photo_accepts_is_one_python_docx_reads_alike(blob: bytes) -> None:
+    from docx.image.image import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "me.img").write_bytes(blob)
+        try:
+            photo = load_photo({"basics": {"image": "me.img"}}, folder)
+        except InputError as exc:
+            assert exc.message.startswith('basics.image: "me.img" ')
+            event("refused")
+            return
+    event(f"accepted {photo.format}")
+    image = Image.from_blob(photo.data)  # what embedding the picture does; must not raise
+    assert (image.px_width, image.px_height) == (photo.width, photo.height)
+    assert 1 <= photo.width <= MAX_PHOTO_SIDE and photo.width * photo.height <= MAX_PHOTO_PIXELS
+
+
+def test_the_seeds_are_accepted(tmp_path: Path) -> None:
+    # Otherwise the property above would only ever see refusals.
+    for index, blob in enumerate(_seeds()):
+        (tmp_path / f"{index}.img").write_bytes(blob)
+        assert load_photo({"basics": {"image": f"{index}.img"}}, tmp_path) is not None
