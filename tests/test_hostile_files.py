@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from resumec.cache import Cache
 from resumec.errors import InputError
 from resumec.files import FileTooLarge, NotRegularFile, read_regular
 from resumec.load import load, parse_text
+from resumec.theme import BUILTIN_DIR, MAX_THEME_BYTES, MAX_THEME_FILES, load_theme
 from resumec.validate import check
 
 GOOD = {"basics": {"name": "Ada Lovelace", "email": "ada@example.com"}}
@@ -765,3 +767,196 @@ def test_the_seeds_are_accepted(tmp_path: Path) -> None:
     for index, blob in enumerate(_seeds()):
         (tmp_path / f"{index}.img").write_bytes(blob)
         assert load_photo({"basics": {"image": f"{index}.img"}}, tmp_path) is not None
+
+
+# --- 5. theme.toml values ------------------------------------------------------------------
+
+
+def child_theme(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "mine"
+    folder.mkdir(exist_ok=True)
+    (folder / "theme.toml").write_text('[theme]\nextends = "classic"\n' + body, "utf-8")
+    return folder
+
+
+def theme_problems(folder: Path) -> list[str]:
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    return info.value.lines()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("[styles.Normal]\nsize = 1e308\n", ":4: [styles.Normal] size must be between 1 and 1638 pt, got 1e+308 pt"),
+        ("[styles.Normal]\nsize = inf\n", ":4: [styles.Normal] size must be a finite number, got inf"),
+        ("[styles.Normal]\nsize = nan\n", ":4: [styles.Normal] size must be a finite number, got nan"),
+        ("[styles.Normal]\nletter_spacing = nan\n", ":4: [styles.Normal] letter_spacing must be a finite number, got nan"),
+        ('[page]\nmargins = { top = "100000cm" }\n',
+         ":4: [page] margins top + bottom leave 0.00 cm of text height on the smallest paper; at least 2.54 cm is needed"),
+        ('[fonts]\nbody = "Cal\\u0001ibri"\n', ":4: [fonts] body holds control character U+0001, which is not allowed"),
+        ('[styles."List Bullet"]\nbullet = "\\u0007"\n',
+         ':4: [styles."List Bullet"] bullet holds control character U+0007, which is not allowed'),
+    ],
+)
+def test_the_seven_hostile_theme_values_are_located_errors(tmp_path: Path, body: str, problem: str) -> None:
+    folder = child_theme(tmp_path, body)
+    assert theme_problems(folder) == [f"{folder}/theme.toml{problem}"]
+
+
+def test_the_seven_through_the_cli_exit_1_without_a_traceback(tmp_path: Path) -> None:
+    cv = tmp_path / "cv.json"
+    cv.write_text(json.dumps(GOOD))
+    folder = child_theme(tmp_path, "[styles.Normal]\nsize = nan\nletter_spacing = inf\n")
+    proc = run_cli("compile", "-f", "docx", "-t", str(folder), str(cv), "--no-cache")
+    assert proc.returncode == 1
+    assert no_traceback(proc).splitlines() == [
+        f"{folder}/theme.toml:4: [styles.Normal] size must be a finite number, got nan",
+        f"{folder}/theme.toml:5: [styles.Normal] letter_spacing must be a finite number, got inf",
+    ]
+    assert not (tmp_path / "cv.docx").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("[styles.Normal]\nsize = 0.5\n", "[styles.Normal] size must be between 1 and 1638 pt, got 0.5 pt"),
+        ("[styles.Normal]\nspace_after = -2\n", "[styles.Normal] space_after must be between 0 and 1584 pt, got -2 pt"),
+        ("[styles.Normal]\nline_spacing = 0\n", "[styles.Normal] line_spacing must be between 0.25 and 10, got 0"),
+        ("[styles.Normal]\nletter_spacing = -1000\n", "letter_spacing must be between -100 and 100 pt"),
+        ('[styles."Heading 1"]\noutline_level = 10\n', '[styles."Heading 1"] outline_level must be between 0 and 9'),
+        ('[styles.Normal]\nindent_left = "40cm"\n', "indent_left must be between -17.20 cm and the text width (17.20 cm)"),
+        ('[styles.Normal]\nindent_hanging = "-1cm"\n', "indent_hanging must be between 0.00 cm and the text width"),
+        ('[styles.Normal]\nborder_top = { width = 100 }\n', "border_top.width must be between 0 and 12 pt"),
+        ('[styles.Normal]\nborder_top = { space = nan }\n', "border_top.space must be a finite number, got nan"),
+        ('[page]\nmargins = { left = "-1cm" }\n', "[page] margins.left cannot be negative"),
+        ('[page.margins]\nleft = "10cm"\nright = "10.5cm"\n', "margins left + right leave 0.50 cm of text width"),
+        ('[photo]\nwidth = "30cm"\n', "[photo] width must be more than 0 and at most the text width (17.20 cm)"),
+        ('[photo]\nheight = "0cm"\n', "[photo] height must be more than 0"),
+    ],
+)
+def test_numbers_must_be_sane_for_what_they_are(tmp_path: Path, body: str, problem: str) -> None:
+    problems = theme_problems(child_theme(tmp_path, body))
+    assert len(problems) == 1 and problem in problems[0], problems
+    assert "/theme.toml:4: " in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('[titles]\n"wo\\u0000rk" = "x"\n', '[titles] "wo\\x00rk": the key holds control character U+0000'),
+        ('[dates]\nmonths = ["a","b","c","d","e","f","g","h","i","j","k","l\\u0085"]\n',
+         "[dates] months[11] holds control character U+0085"),
+        ('[labels]\nemail = "E-mail\\u001b[31m"\n', "[labels] email holds control character U+001B"),
+        ('[styles.Normal]\nfont = "Arial\\uffff"\n', "[styles.Normal] font holds control character U+FFFF"),
+        ('[locales.de.titles]\nwork = "Arbeit\\n"\n', "[locales.de.titles] work holds control character U+000A"),
+        ('# a style named with a control character\n[styles."Bad\\u0002Name"]\n', '[styles] "Bad\\x02Name": the key holds control character U+0002'),
+    ],
+)
+def test_strings_and_keys_hold_no_control_characters(tmp_path: Path, body: str, problem: str) -> None:
+    problems = theme_problems(child_theme(tmp_path, body))
+    assert any(problem in p and "/theme.toml:4: " in p for p in problems), problems
+
+
+def test_an_integer_too_long_to_read_in_theme_toml(tmp_path: Path) -> None:
+    folder = child_theme(tmp_path, "[styles.Normal]\nsize = 1" + "0" * 5000 + "\n")
+    assert theme_problems(folder) == [
+        f"{folder}/theme.toml: holds an integer too long to read (over {sys.get_int_max_str_digits()} digits)"
+    ]
+
+
+def test_problem_lines_follow_tables_inline_tables_and_skip_multiline_strings(tmp_path: Path) -> None:
+    body = (
+        '[page]\nsize = "a4"\nmargins = { top = "-1cm" }\n'  # lines 3-5 (the child theme's first two lines come first)
+        '\n[labels]\nemail = """\n[styles.Normal]\nsize = 1\n"""\n'  # 6-11: text in a string, not keys
+        '[styles.Normal]\nfont = "Carlito"\n# size = 7\nsize = 2000\n'  # 12-15
+        '\n[styles."Heading 1"]\nborder_bottom = { width = 99, color = "rule" }\n'  # 16-18
+    )
+    folder = child_theme(tmp_path, body)
+    shown = f"{folder}/theme.toml"
+    problems = theme_problems(folder)
+    assert [p.split(": ", 1)[0] for p in problems] == [f"{shown}:{n}" for n in (5, 15, 18, 8)], problems
+    assert problems[0] == f"{shown}:5: [page] margins.top cannot be negative"
+    assert problems[3] == f"{shown}:8: [labels] email holds control character U+000A, which is not allowed"
+
+
+# --- 7. special files in a theme --------------------------------------------------------------
+
+
+def own_theme(tmp_path: Path) -> Path:
+    folder = tmp_path / "t"
+    shutil.copytree(BUILTIN_DIR / "classic", folder)
+    return folder
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux /proc")
+def test_theme_toml_symlinked_to_proc_self_mem(tmp_path: Path) -> None:
+    folder = own_theme(tmp_path)
+    (folder / "theme.toml").unlink()
+    (folder / "theme.toml").symlink_to("/proc/self/mem")
+    assert theme_problems(folder) == [f"{folder}/theme.toml: cannot read: Input/output error"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux /proc")
+def test_template_symlinked_to_proc_self_mem(tmp_path: Path) -> None:
+    # A regular file to stat, unreadable from offset 0: read while fingerprinting the theme.
+    folder = own_theme(tmp_path)
+    (folder / "templates" / "work.xml.j2").unlink()
+    (folder / "templates" / "work.xml.j2").symlink_to("/proc/self/mem")
+    assert theme_problems(folder) == [f"{folder}/templates/work.xml.j2: cannot read: Input/output error"]
+
+
+@pytest.mark.parametrize("kind", [pytest.param("fifo", marks=needs_fifo), "zero"])
+def test_special_theme_toml_is_refused_without_blocking(tmp_path: Path, kind: str) -> None:
+    folder = own_theme(tmp_path)
+    (folder / "theme.toml").unlink()
+    if kind == "fifo":
+        os.mkfifo(folder / "theme.toml")
+    else:
+        (folder / "theme.toml").symlink_to("/dev/zero")
+    what = "a FIFO" if kind == "fifo" else "a character device"
+    assert finishes(lambda: theme_problems(folder)) == [f"{folder}/theme.toml: not a regular file (it is {what})"]
+
+
+def test_oversized_theme_toml(tmp_path: Path) -> None:
+    folder = own_theme(tmp_path)
+    with open(folder / "theme.toml", "r+b") as handle:
+        handle.truncate(2 * 1024 * 1024)
+    assert theme_problems(folder) == [f"{folder}/theme.toml: over the 1024 kB limit for a theme file"]
+
+
+@pytest.mark.parametrize("kind", [pytest.param("fifo", marks=needs_fifo), "zero"])
+def test_special_template_is_refused_before_anything_reads_it(tmp_path: Path, kind: str) -> None:
+    folder = own_theme(tmp_path)
+    template = folder / "templates" / "work.xml.j2"
+    template.unlink()
+    if kind == "fifo":
+        os.mkfifo(template)
+    else:
+        template.symlink_to("/dev/zero")
+    what = "a FIFO" if kind == "fifo" else "a character device"
+    assert finishes(lambda: theme_problems(folder)) == [
+        f"{folder}/templates/work.xml.j2: not a regular file (it is {what}); a theme folder may hold only regular files"
+    ]
+
+
+def test_dangling_symlink_in_a_theme_is_ignored(tmp_path: Path) -> None:
+    folder = own_theme(tmp_path)
+    before = load_theme(str(folder)).fingerprint
+    (folder / ".#theme.toml").symlink_to("user@host.1234")  # how Emacs marks a file being edited
+    assert load_theme(str(folder)).fingerprint == before
+
+
+def test_theme_folder_size_is_bounded(tmp_path: Path) -> None:
+    folder = own_theme(tmp_path)
+    extra = folder / "extra"
+    extra.mkdir()
+    for index in range(MAX_THEME_FILES):
+        (extra / f"{index}.txt").write_bytes(b"")
+    assert theme_problems(folder) == [f"{folder}: a theme folder holds at most {MAX_THEME_FILES} files"]
+    shutil.rmtree(extra)
+    with open(folder / "big.bin", "wb") as handle:
+        handle.truncate(MAX_THEME_BYTES + 1)
+    assert theme_problems(folder) == [
+        f"{folder}: a theme folder holds at most {MAX_THEME_BYTES // 1_000_000} MB of files (big.bin goes over)"
+    ]
