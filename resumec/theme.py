@@ -304,7 +304,8 @@ def _read_toml(path: Path, shown: str) -> dict:
             raise InputError(f"{shown}:{m['line']}:{m['col']}: {m['msg']}") from None
         raise InputError(f"{shown}: {message}") from None
     except ValueError:  # an integer over Python's int-from-string digit limit (4300 by default)
-        raise InputError(f"{shown}: holds an integer too long to read (over {sys.get_int_max_str_digits()} digits)") from None
+        limit = sys.get_int_max_str_digits()
+        raise InputError(f"{shown}: holds an integer too long to read (over {limit} digits)") from None
 
 
 def _folder_digest(root: Path) -> str:
@@ -716,8 +717,10 @@ def _controls(config: dict) -> list[str]:
 
 
 def _show_key(key: str) -> str:
-    shown = key if _BARE_KEY.match(key) else '"' + key.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
-    return shown
+    """A key as TOML would spell it, with anything unprintable escaped."""
+    if _BARE_KEY.match(key):
+        return key
+    return '"' + key.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
 
 
 def _show_path(path: tuple[str | int, ...]) -> str:
@@ -734,7 +737,8 @@ def _show_path(path: tuple[str | int, ...]) -> str:
 # --- finding the line a problem is about -------------------------------------------------------
 
 _TABLE_LINE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]#]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY_LINE = re.compile(r"^\s*(?P<key>(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_KEY = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+_KEY_LINE = re.compile(rf"^\s*(?P<key>{_KEY}(?:\s*\.\s*{_KEY})*)\s*=")
 _KEY_PART = re.compile(r"\s*(?:([A-Za-z0-9_-]+)|\"([^\"]*)\"|'([^']*)')\s*(?:\.|$)")
 
 
