@@ -120,9 +120,11 @@ def targets(specs: list[str], opts: Any) -> Targets:
 def _photo(path: Path) -> Path | None:
     """The résumé's local photo, if it currently names a valid one; errors are the build's to report."""
     from resumec.assets import photo_path
+    from resumec.files import read_regular
+    from resumec.load import MAX_BYTES
 
-    try:
-        return photo_path(json.loads(path.read_bytes()), path.parent)
+    try:  # a regular file only, bounded: a FIFO named as the input must not hang the watcher
+        return photo_path(json.loads(read_regular(path, MAX_BYTES)), path.parent)
     except (OSError, ValueError, ResumecError, RecursionError):
         return None
 

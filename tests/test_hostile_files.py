@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import run_cli, wait_until
 from resumec.assets import MAX_PHOTO_PIXELS, MAX_PHOTO_SIDE, load_photo
 from resumec.cache import Cache
 from resumec.errors import InputError
@@ -967,3 +968,30 @@ def test_theme_folder_size_is_bounded(tmp_path: Path) -> None:
     assert theme_problems(folder) == [
         f"{folder}: a theme folder holds at most {MAX_THEME_BYTES // 1_000_000} MB of files (big.bin goes over)"
     ]
+
+
+@needs_fifo
+def test_watch_reports_a_fifo_input_instead_of_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "cv.json"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    proc = subprocess.Popen([sys.executable, "-m", "resumec", "watch", "-f", "docx", str(fifo)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    lines: list[str] = []
+
+    def pump() -> None:
+        for raw in proc.stderr:
+            lines.append(raw.decode("utf-8", "replace"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        assert wait_until(lambda: any("not a regular file (it is a FIFO)" in line for line in lines), timeout=60), lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert not any("Traceback" in line for line in lines)
