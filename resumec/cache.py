@@ -9,14 +9,24 @@ name, and no lock is held across a build, so any number of processes may share
 one cache. A corrupt entry is dropped and rebuilt, never served. Any OS error
 disables the cache for the rest of the process with one warning: a broken
 cache never fails a build.
+
+Only regular files are read, never through a symlink, and each with a size cap
+(resumec.files): a FIFO, a device or a symlink where an entry should be is a
+miss and is removed (unlinking only removes the entry, never what it points
+to). A manifest must agree with its blob: the size it records, and the kind
+(a "pdf" blob starts with %PDF-, a "docx" one is a zip), or it is a miss.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import math
 import os
+import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,16 +35,30 @@ from pathlib import Path
 
 from resumec.settings import DEFAULT_CACHE_MAX_SIZE
 
+from resumec.files import FileTooLarge, NotRegularFile, kind_of, read_regular
 # A blob younger than this is never evicted as unreferenced: its manifest may
 # be about to be written by another process.
 _GRACE_SECONDS = 120.0
 _LAYOUT = "v1"
+# Caps on what a read may cost, far above anything resumec writes: a manifest
+# is ~130 bytes, stats.json ~200, the largest output a few MB (the inputs are
+# capped at 5 MB, the photo at 5 MB).
+MAX_MANIFEST_BYTES = 4096
+MAX_STATS_BYTES = 64 * 1024
+MAX_BLOB_BYTES = 256 * 1024 * 1024
+# How each kind of blob starts; kinds not listed here are not checked.
+_HEX64 = re.compile("[0-9a-f]{64}")
+_KIND_MAGIC = {"docx": b"PK\x03\x04", "pdf": b"%PDF-", "png-index": b"["}
 
 Warn = Callable[[str], None]
 
 
 def parse_size(text: str) -> int:
-    """'500M', '2G', '750k', '1000000' → bytes (decimal units, like ccache)."""
+    """'500M', '2G', '750k', '1000000' → bytes (decimal units, like ccache).
+
+    Only finite, non-negative sizes: "inf", "nan" and "1e400" are refused, not
+    turned into an OverflowError deep inside the cache.
+    """
     units = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3, "GB": 1000**3,
              "KI": 1024, "KIB": 1024, "MI": 1024**2, "MIB": 1024**2, "GI": 1024**3, "GIB": 1024**3}
     raw = text.strip().upper()
@@ -44,9 +68,10 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"not a size: {text!r} (examples: 500M, 2G, 750K)") from None
-    if unit not in units or value < 0:
-        raise ValueError(f"not a size: {text!r} (examples: 500M, 2G, 750K)")
-    return int(value * units[unit])
+    total = value * units.get(unit, 1)
+    if unit not in units or not math.isfinite(total) or value < 0:
+        raise ValueError(f"not a size: {text!r} (a finite, non-negative size; examples: 500M, 2G, 750K)")
+    return int(total)
 
 
 def format_size(n: int) -> str:
@@ -86,29 +111,31 @@ class Cache:
     def _key_path(self, key: str) -> Path:
         return self.base / "keys" / key[:2] / key[2:]
 
-    def get_blob(self, digest: str) -> bytes | None:
-        """The verified bytes of a blob, or None. A corrupt blob is deleted."""
-        if not self.enabled:
+    def get_blob(self, digest: str, *, size: int | None = None, kind: str | None = None) -> bytes | None:
+        """The verified bytes of a blob, or None. A corrupt or special-file blob is removed.
+
+        With `size` and `kind` (from a manifest) the blob must also have that
+        size and start as that kind of file does.
+        """
+        if not (self.enabled and isinstance(digest, str) and _HEX64.fullmatch(digest)):
             return None
         path = self._blob_path(digest)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self._disable(exc)
+        data = self._read(path, MAX_BLOB_BYTES, f"cache entry {digest[:12]}")
+        if data is None:
             return None
         if hashlib.sha256(data).hexdigest() != digest:
             self.warn(f"warning: cache entry {digest[:12]} is corrupt; dropped and rebuilding")
             with contextlib.suppress(OSError):
                 path.unlink()
             return None
+        if (size is not None and len(data) != size) or not data.startswith(_KIND_MAGIC.get(kind or "", b"")):
+            return None  # a sound blob, but not the one the manifest describes: the caller drops the manifest
         _touch(path)
         return data
 
     def put_blob(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        if self.enabled:
+        if self.enabled and len(data) <= MAX_BLOB_BYTES:
             path = self._blob_path(digest)
             try:
                 if not _same_size(path, len(data)):
@@ -121,49 +148,86 @@ class Cache:
                 self._disable(exc)
         return digest
 
-    # -- manifests ------------------------------------------------------------
-
-    def lookup(self, key: str) -> str | None:
-        """The blob digest a key maps to, or None. Garbage manifests are dropped."""
-        if not self.enabled:
-            return None
-        path = self._key_path(key)
+    def _read(self, path: Path, limit: int, what: str) -> bytes | None:
+        """A cache file's bytes, or None when it is missing, special or oversized (those are removed)."""
         try:
-            raw = path.read_bytes()
+            return read_regular(path, limit, follow_symlinks=False)
         except FileNotFoundError:
+            return None
+        except (NotRegularFile, IsADirectoryError, FileTooLarge) as exc:
+            problem = f"is {exc.kind}, not a regular file" if isinstance(exc, NotRegularFile) else (
+                "is a directory" if isinstance(exc, IsADirectoryError) else "is too large")
+            self.warn(f"warning: {what} {problem}; removed and rebuilding")
+            _remove(path)
             return None
         except OSError as exc:
             self._disable(exc)
             return None
+
+    # -- manifests ------------------------------------------------------------
+
+    def _manifest(self, key: str) -> tuple[str, int, str] | None:
+        """(blob digest, size, kind) of a key, or None. Garbage manifests are dropped."""
+        if not self.enabled:
+            return None
+        path = self._key_path(key)
+        raw = self._read(path, MAX_MANIFEST_BYTES, f"cache manifest {key[:12]}")
+        if raw is None:
+            return None
         try:
             manifest = json.loads(raw)
-            digest = manifest["blob"]
-            if not (isinstance(digest, str) and len(digest) == 64 and int(digest, 16) >= 0):
+            digest, size, kind = manifest["blob"], manifest["size"], manifest["kind"]
+            if not (isinstance(digest, str) and _HEX64.fullmatch(digest)):
                 raise ValueError(digest)
+            if type(size) is not int or size < 0 or not isinstance(kind, str):
+                raise ValueError(size)
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             self.warn(f"warning: cache manifest {key[:12]} is corrupt; dropped and rebuilding")
-            with contextlib.suppress(OSError):
-                path.unlink()
+            _remove(path)
             return None
-        _touch(path)
+        return digest, size, kind
+
+    def lookup(self, key: str) -> str | None:
+        """The blob digest a key maps to, or None.
+
+        The blob must exist as a regular file of the size the manifest
+        records (one lstat); otherwise the manifest is dropped.
+        """
+        entry = self._manifest(key)
+        if entry is None:
+            return None
+        digest, size, _ = entry
+        try:
+            st = os.lstat(self._blob_path(digest))
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                self.warn(f"warning: cache entry {digest[:12]} is {kind_of(st.st_mode)}, not a regular file; "
+                          "removed and rebuilding")
+                _remove(self._blob_path(digest))
+            _remove(self._key_path(key))
+            return None
+        _touch(self._key_path(key))
         return digest
 
     def get(self, key: str) -> tuple[str, bytes] | None:
-        """Manifest plus verified blob; a manifest whose blob is gone counts as a miss."""
-        digest = self.lookup(key)
-        if digest is None:
+        """Manifest plus verified blob of the recorded size and kind; anything else is a miss."""
+        entry = self._manifest(key)
+        if entry is None:
             return None
-        data = self.get_blob(digest)
+        digest, size, kind = entry
+        data = self.get_blob(digest, size=size, kind=kind)
         if data is None:
-            with contextlib.suppress(OSError):
-                self._key_path(key).unlink()
+            _remove(self._key_path(key))
             return None
+        _touch(self._key_path(key))
         return digest, data
 
     def put(self, key: str, data: bytes, kind: str) -> str:
         """Store a blob and point a key at it; returns the blob digest."""
         digest = self.put_blob(data)
-        if self.enabled:
+        if self.enabled and len(data) <= MAX_BLOB_BYTES:
             manifest = json.dumps({"blob": digest, "size": len(data), "kind": kind}).encode()
             try:
                 _atomic_write(self._key_path(key), manifest)
@@ -180,21 +244,27 @@ class Cache:
             return
         try:
             self.base.mkdir(parents=True, exist_ok=True)
-            with open(self.base / "stats.lock", "a+b") as lock:
+            fd = _open_lock(self.base / "stats.lock")
+            if fd is None:
+                return  # a special file where the lock should be (now removed): these counts are lost
+            with open(fd, "a+b") as lock:
                 _flock(lock)
                 stats = self.stats()
                 for name, value in counts.items():
-                    stats[name] = int(stats.get(name, 0)) + value
+                    stats[name] = stats.get(name, 0) + value
                 _atomic_write(self.base / "stats.json", json.dumps(stats, sort_keys=True).encode())
         except OSError as exc:
             self._disable(exc)
 
     def stats(self) -> dict[str, int]:
+        """The counters; anything unreadable or odd in stats.json counts as zero."""
         try:
-            loaded = json.loads((self.base / "stats.json").read_bytes())
-            return {k: int(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-        except (OSError, ValueError, TypeError):
+            loaded = json.loads(read_regular(self.base / "stats.json", MAX_STATS_BYTES, follow_symlinks=False))
+        except (OSError, ValueError):
             return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {k: v for k, v in loaded.items() if type(v) is int and v >= 0}
 
     # -- maintenance ----------------------------------------------------------
 
@@ -214,10 +284,12 @@ class Cache:
         """Remove every entry (statistics too); returns the number of files removed."""
         removed = 0
         for folder in ("keys", "objects"):
-            for path, _, _ in list(_walk(self.base / folder)):
+            strays: list[Path] = []
+            for path, _, _ in list(_walk(self.base / folder, strays)):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1
+            removed += sum(_remove(path) for path in strays)
         with contextlib.suppress(OSError):
             (self.base / "stats.json").unlink()
         return removed
@@ -226,15 +298,21 @@ class Cache:
         """Evict least-recently-used entries until the blobs fit in max_size."""
         limit = self.max_size if max_size is None else max_size
         now = time.time()
-        manifests = sorted(_walk(self.base / "keys"), key=lambda item: item[2], reverse=True)
-        blobs = {path.parent.name + path.name: (path, size, mtime) for path, size, mtime in _walk(self.base / "objects")}
+        strays: list[Path] = []  # FIFOs, devices, symlinks: never ours, removed
+        manifests = sorted(_walk(self.base / "keys", strays), key=lambda item: item[2], reverse=True)
+        blobs = {
+            path.parent.name + path.name: (path, size, mtime)
+            for path, size, mtime in _walk(self.base / "objects", strays)
+        }
+        for path in strays:
+            _remove(path)
         kept: set[str] = set()
         total = 0
         evicted_keys = 0
         for path, _, _ in manifests:
-            digest = _read_digest(path)
+            digest, size = _read_digest(path)
             blob = blobs.get(digest) if digest else None
-            if blob is None:
+            if blob is None or blob[1] != size:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 continue
@@ -309,9 +387,42 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def _same_size(path: Path, size: int) -> bool:
     try:
-        return path.stat().st_size == size
+        st = os.lstat(path)
     except FileNotFoundError:
         return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+
+def _remove(path: Path) -> bool:
+    """Unlink a cache entry if that is safe: anything but a directory (a symlink goes, not its target)."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            return False
+        path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def _open_lock(path: Path) -> int | None:
+    """A descriptor on the stats lock, which must be a regular file; a special file there is removed."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # checked first, so no device is ever opened
+            _remove(path)
+            return None
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            raise
+        _remove(path)
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        _remove(path)
+        return None
+    return fd
 
 
 def _touch(path: Path) -> None:
@@ -320,18 +431,22 @@ def _touch(path: Path) -> None:
         os.utime(path)
 
 
-def _walk(folder: Path):
-    """(path, size, mtime) of every stored file; temp files are skipped."""
+def _walk(folder: Path, strays: list[Path] | None = None):
+    """(path, size, mtime) of every stored regular file; temp files are skipped.
+
+    Anything else found where entries live (a FIFO, a device, a symlink) is
+    appended to `strays` when given.
+    """
     try:
         shards = list(os.scandir(folder))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return
     for shard in shards:
         if shard.is_dir(follow_symlinks=False):
-            yield from _walk_shard(Path(shard.path))
+            yield from _walk_shard(Path(shard.path), strays)
 
 
-def _walk_shard(shard: Path):
+def _walk_shard(shard: Path, strays: list[Path] | None = None):
     """Entries of one shard; one removed concurrently simply yields nothing."""
     try:
         entries = list(os.scandir(shard))
@@ -344,7 +459,10 @@ def _walk_shard(shard: Path):
             st = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
-        yield Path(entry.path), st.st_size, st.st_mtime
+        if stat.S_ISREG(st.st_mode):
+            yield Path(entry.path), st.st_size, st.st_mtime
+        elif strays is not None and not stat.S_ISDIR(st.st_mode):
+            strays.append(Path(entry.path))
 
 
 def _remove_stale_temps(base: Path, now: float, age: float = 3600.0) -> None:
@@ -353,16 +471,18 @@ def _remove_stale_temps(base: Path, now: float, age: float = 3600.0) -> None:
         for shard in base.joinpath(folder).glob("*"):
             for tmp in shard.glob(".tmp-*"):
                 with contextlib.suppress(OSError):
-                    if now - tmp.stat().st_mtime > age:
-                        tmp.unlink()
+                    if now - tmp.lstat().st_mtime > age:
+                        _remove(tmp)
 
 
-def _read_digest(path: Path) -> str | None:
+def _read_digest(path: Path) -> tuple[str | None, int | None]:
+    """(blob digest, recorded size) of a manifest; (None, None) when it cannot be read as one."""
     try:
-        digest = json.loads(path.read_bytes())["blob"]
-        return digest if isinstance(digest, str) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        manifest = json.loads(read_regular(path, MAX_MANIFEST_BYTES, follow_symlinks=False))
+        digest, size = manifest["blob"], manifest.get("size")
+        return (digest if isinstance(digest, str) else None), (size if type(size) is int else None)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 def _flock(handle) -> None:

@@ -3,6 +3,10 @@
 Everything that can go wrong with the *bytes* of the input ends here as an
 `InputError` whose message names the file and, when there is one, the
 `LINE:COL` of the problem, so the CLI never shows a traceback for bad input.
+
+Lines end at \r\n, \r or \n (old Mac files use a bare \r); every position
+reported here or through `Source.locate` counts them the same way, and columns
+count characters.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec.errors import InputError
+from resumec.files import FileTooLarge, NotRegularFile, read_regular
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "STDIN_NAME", "Source", "load", "parse_text"]
 
@@ -32,6 +37,11 @@ STDIN_NAME = "<stdin>"
 
 _MB = 1024 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Numbers must fit a double, as JSON parsers elsewhere assume; an integer
+# beyond that (or beyond Python's int-to-string digit limit) is refused here,
+# so no later stage can trip over converting or printing it.
+_MAX_INT = int(sys.float_info.max)
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 # Tokens of *valid* JSON. Whitespace is JSON's own four characters only.
 _STRING = r'"(?:[^"\\]|\\.)*"'
@@ -43,6 +53,11 @@ _TOKEN = re.compile(
 # Strings are skipped whole so brackets and "NaN" inside them never count.
 _BRACKET = re.compile(_STRING + r'|([\[\]{}])', re.S)
 _CONSTANT = re.compile(_STRING + r'|(-?Infinity|NaN)', re.S)
+_NUMBER = re.compile(_STRING + r'|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)', re.S)
+# A lone surrogate can only come from a \uD800-\uDFFF escape (or from text
+# handed over already decoded); anything else skips the walk over the data.
+_MAYBE_SURROGATE = re.compile(r'\\u[dD][89a-fA-F]|[\ud800-\udfff]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _NonFiniteConstant(ValueError):
@@ -121,9 +136,13 @@ class Source:
     # frozen dataclass; the cache is per Source, never shared.
     @cached_property
     def _positions(self) -> _PositionIndex:
-        starts = [0]
-        starts.extend(m.end() for m in re.finditer("\n", self.text))
-        return _PositionIndex(_scan_positions(self.text), starts)
+        return _PositionIndex(_scan_positions(self.text), _line_starts(self.text))
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(m.end() for m in _LINE_BREAK.finditer(text))
+    return starts
 
 
 def _scan_positions(text: str) -> _Node | None:
@@ -187,8 +206,8 @@ def _scan_positions(text: str) -> _Node | None:
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
-    """Same convention as `json.JSONDecodeError`: lines end at \\n, columns count characters."""
-    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    """1-based line and column of `offset`; lines end at \\r\\n, \\r or \\n (error path only)."""
+    return _PositionIndex(None, _line_starts(text)).line_col(offset)
 
 
 def _too_deep_offset(text: str) -> int | None:
@@ -207,14 +226,21 @@ def _too_deep_offset(text: str) -> int | None:
     return None
 
 
+def _too_large(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return not math.isfinite(value)
+    return kind is int and not -_MAX_INT <= value <= _MAX_INT
+
+
 def _shape_problem(data: Any) -> str | None:
     """One cheap pass over the parsed data: "depth", "number" or None.
 
     Iterative, and it only descends into containers, so it costs little on the
     cache-hit path and cannot itself run out of recursion.
     """
-    if type(data) is float:
-        return None if math.isfinite(data) else "number"
+    if _too_large(data):
+        return "number"
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -230,28 +256,77 @@ def _shape_problem(data: Any) -> str | None:
             kind = type(item)
             if kind is dict or kind is list:
                 stack.append((item, depth + 1))
-            elif kind is float and not math.isfinite(item):
+            elif kind is float:
+                if not math.isfinite(item):
+                    return "number"
+            elif kind is int and (item > _MAX_INT or item < -_MAX_INT):
                 return "number"
     return None
 
 
-def _non_finite_path(data: Any) -> tuple[str | int, ...]:
-    """Path of a number literal too big for a float (1e400 parses as inf); error path only."""
+def _walk(data: Any) -> typing.Iterator[tuple[tuple[str | int, ...], Any, Any]]:
+    """(path, key, value) of every member and item, in document order; error path only."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
         if isinstance(value, dict):
-            pairs: typing.Iterable[tuple[Any, Any]] = value.items()
+            pairs: list[tuple[Any, Any]] = list(value.items())
         elif isinstance(value, list):
-            pairs = enumerate(value)
+            pairs = list(enumerate(value))
         else:
             continue
+        children = []
         for key, item in pairs:
-            if isinstance(item, float) and not math.isfinite(item):
-                return path + (key,)
+            yield path + (key,), key, item
             if isinstance(item, (dict, list)):
-                stack.append((item, path + (key,)))
-    return ()
+                children.append((item, path + (key,)))
+        stack.extend(reversed(children))
+
+
+def _non_finite_path(data: Any) -> tuple[str | int, ...]:
+    """Path of a number too big for a double (1e400 parses as inf); error path only."""
+    return next((path for path, _, item in _walk(data) if _too_large(item)), ())
+
+
+def _lone_surrogate(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Path and character of the first lone surrogate in a string or key; error path only."""
+    if isinstance(data, str):
+        m = _SURROGATE.search(data)
+        return ((), m.group()) if m else None
+    for path, key, item in _walk(data):
+        for text in (key, item):
+            if isinstance(text, str):
+                m = _SURROGATE.search(text)
+                if m:
+                    return path, m.group()
+    return None
+
+
+def _show_path(path: tuple[str | int, ...]) -> str:
+    """Like validate.format_path, with lone surrogates escaped so the message can be printed."""
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", step):
+            parts.append(f".{step}" if parts else step)
+        else:
+            parts.append(f"[{json.dumps(step, ensure_ascii=False)}]")
+    shown = "".join(parts) or "(root)"
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _bad_integer_offset(text: str) -> int:
+    """Offset of the first integer literal Python refuses to convert (too many digits)."""
+    for m in _NUMBER.finditer(text):
+        literal = m.group(1)
+        if literal is None or "." in literal or "e" in literal or "E" in literal:
+            continue
+        try:
+            int(literal)
+        except ValueError:
+            return m.start(1)
+    return 0
 
 
 def parse_text(name: str, text: str, path: Path | None = None) -> Source:
@@ -264,11 +339,17 @@ def parse_text(name: str, text: str, path: Path | None = None) -> Source:
         # A fresh decoder per call (microseconds): the C scanner's key memo is then never shared.
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
-        raise InputError(f"{name}:{e.lineno}:{e.colno}: {e.msg}") from None
+        # e.lineno counts only \n; the offset is what we trust.
+        line, col = _line_col(text, e.pos)
+        raise InputError(f"{name}:{line}:{col}: {e.msg}") from None
     except _NonFiniteConstant as e:
         offset = next((m.start(1) for m in _CONSTANT.finditer(text) if m.group(1)), 0)
         line, col = _line_col(text, offset)
         raise InputError(f"{name}:{line}:{col}: {e.args[0]} is not allowed in JSON") from None
+    except ValueError:
+        # Python's int-from-string digit limit (4300 by default), raised mid-parse with no position.
+        line, col = _line_col(text, _bad_integer_offset(text))
+        raise InputError(f"{name}:{line}:{col}: number is too large") from None
     except RecursionError:
         data, problem = None, "depth"
     else:
@@ -281,6 +362,14 @@ def parse_text(name: str, text: str, path: Path | None = None) -> Source:
     if problem == "number":
         line, col = source.locate(_non_finite_path(data))
         raise InputError(f"{name}:{line}:{col}: number is too large")
+    if _MAYBE_SURROGATE.search(text):
+        found = _lone_surrogate(data)
+        if found is not None:
+            where, char = found
+            line, col = source.locate(where)
+            raise InputError(
+                f"{name}:{line}:{col}: {_show_path(where)}: lone surrogate \\u{ord(char):04x} is not valid Unicode"
+            )
     return source
 
 
@@ -322,17 +411,15 @@ def _size_error(name: str, size: int | None) -> InputError:
 
 def _read_file(name: str, path: Path) -> bytes:
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_BYTES:
-                raise _size_error(name, size)
-            # Bounded read: pipes and growing files report no reliable size.
-            raw = f.read(MAX_BYTES + 1)
+        # Regular files only: a FIFO would block forever, /dev/zero never ends.
+        return read_regular(path, MAX_BYTES)
+    except FileTooLarge as e:
+        raise _size_error(name, e.size) from None
+    except NotRegularFile as e:
+        hint = "; to read from a pipe, give - and redirect it to standard input" if e.kind == "a FIFO" else ""
+        raise InputError(f"{name}: not a regular file (it is {e.kind}){hint}") from None
     except OSError as e:
         raise InputError(f"{name}: {e.strerror or e}") from None
-    if len(raw) > MAX_BYTES:
-        raise _size_error(name, None)
-    return raw
 
 
 def _read_stream(stream: typing.TextIO | typing.BinaryIO | None) -> bytes | str:

@@ -262,7 +262,7 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     expanded: list[str] = []
     for item in inputs:
         if item != "-" and os.path.isdir(item):
-            found = sorted(str(p) for p in Path(item).glob("*.json") if p.is_file())
+            found = sorted(str(p) for p in Path(item).glob("*.json") if not p.is_dir())  # a FIFO is reported, not skipped
             if not found:
                 raise UsageError(f"{item}: no .json files in this directory")
             expanded.extend(found)

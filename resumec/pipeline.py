@@ -291,7 +291,7 @@ def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> 
     from resumec.docx import build_docx
 
     source = job.source
-    base = source.path.parent if source.path is not None else Path.cwd()
+    base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
     data = build_docx(source.data, job.theme, job.order, base_dir=base, epoch=job.epoch, lang=job.lang,
                       paper=options.paper)
     digest = store.put(job.docx_key, data, "docx") if store else hashlib.sha256(data).hexdigest()
@@ -391,12 +391,12 @@ def _meta_language(data: Any) -> str | None:
 
 def _photo_digest(source: Source) -> tuple[Path, str] | None:
     """The local photo the résumé embeds and its hash (for the cache key); problems located like schema errors."""
-    from resumec.assets import PHOTO_FIELD, photo_path
+    from resumec.assets import PHOTO_FIELD, load_photo
 
-    base = source.path.parent if source.path is not None else Path.cwd()
+    base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
     try:
-        photo = photo_path(source.data, base)
-        return (photo, hashlib.sha256(photo.read_bytes()).hexdigest()) if photo else None
+        photo = load_photo(source.data, base)
+        return (photo.path, photo.digest) if photo else None
     except InputError as exc:
         line, col = source.locate(("basics", "image"))
         raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None

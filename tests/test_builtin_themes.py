@@ -12,9 +12,11 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import docx
@@ -349,9 +351,11 @@ def test_photo_changes_the_docx(tmp_path):
     data = json.loads((SAMPLES / "photo.json").read_text("utf-8"))
     shutil.copy(SAMPLES / "photo.png", tmp_path / "photo.png")
     first = build_docx(data, theme, order(theme), base_dir=tmp_path)
-    raw = bytearray((tmp_path / "photo.png").read_bytes())
-    raw[-20] ^= 0xFF  # a different image (CRC aside, python-docx reads only the header)
-    (tmp_path / "photo.png").write_bytes(bytes(raw))
+    raw = (tmp_path / "photo.png").read_bytes()
+    # Different bytes, still a valid PNG (a damaged one is refused): a text chunk before IEND.
+    text = b"tEXtComment\0another photo"
+    chunk = struct.pack(">I", len(text) - 4) + text + struct.pack(">I", zlib.crc32(text))
+    (tmp_path / "photo.png").write_bytes(raw[:-12] + chunk + raw[-12:])
     assert build_docx(data, theme, order(theme), base_dir=tmp_path) != first
     assert photo_path(data, tmp_path) == (tmp_path / "photo.png").resolve()
 

@@ -19,18 +19,18 @@ def make_cache(tmp_path: Path, **kw) -> tuple[Cache, list[str]]:
 
 def test_roundtrip_and_verification(tmp_path):
     cache, warnings = make_cache(tmp_path)
-    digest = cache.put("k" * 64, b"hello", "pdf")
-    assert digest == hashlib.sha256(b"hello").hexdigest()
-    assert cache.get("k" * 64) == (digest, b"hello")
+    digest = cache.put("k" * 64, b"%PDF-hello", "pdf")
+    assert digest == hashlib.sha256(b"%PDF-hello").hexdigest()
+    assert cache.get("k" * 64) == (digest, b"%PDF-hello")
     assert cache.get("x" * 64) is None
     assert warnings == []
 
 
 def test_truncated_blob_is_dropped_not_served(tmp_path):
     cache, warnings = make_cache(tmp_path)
-    digest = cache.put("a" * 64, b"some pdf bytes", "pdf")
+    digest = cache.put("a" * 64, b"%PDF- some pdf bytes", "pdf")
     blob = cache.base / "objects" / digest[:2] / digest[2:]
-    blob.write_bytes(b"some pdf")  # truncated
+    blob.write_bytes(b"%PDF- some pdf")  # truncated
     assert cache.get("a" * 64) is None
     assert not blob.exists()
     assert any("corrupt" in w for w in warnings)
@@ -38,13 +38,13 @@ def test_truncated_blob_is_dropped_not_served(tmp_path):
 
 def test_garbage_manifest_and_missing_blob(tmp_path):
     cache, warnings = make_cache(tmp_path)
-    digest = cache.put("b" * 64, b"data", "docx")
+    digest = cache.put("b" * 64, b"PK\x03\x04data", "docx")
     manifest = cache.base / "keys" / "bb" / ("b" * 62)
     manifest.write_bytes(b"\x00garbage{")
     assert cache.get("b" * 64) is None
     assert not manifest.exists()
-    cache.put("c" * 64, b"data2", "docx")
-    d2 = hashlib.sha256(b"data2").hexdigest()
+    cache.put("c" * 64, b"PK\x03\x04data2", "docx")
+    d2 = hashlib.sha256(b"PK\x03\x04data2").hexdigest()
     (cache.base / "objects" / d2[:2] / d2[2:]).unlink()
     assert cache.get("c" * 64) is None
     assert digest
@@ -75,7 +75,7 @@ def test_lru_eviction_keeps_size_bound_and_recent_entries(tmp_path):
     keys = []
     for i in range(10):
         key = f"{i:02d}" * 32
-        cache.put(key, os.urandom(2_000), "pdf")
+        cache.put(key, b"%PDF-" + os.urandom(1_995), "pdf")
         old = time.time() - 1000 + i  # older entries first
         os.utime(cache._key_path(key), (old, old))
         os.utime(cache._blob_path(cache.lookup(key)), (old, old))
@@ -92,13 +92,13 @@ def test_lru_eviction_keeps_size_bound_and_recent_entries(tmp_path):
 
 def test_prune_to_zero_and_clear(tmp_path):
     cache, _ = make_cache(tmp_path)
-    cache.put("f" * 64, b"1", "pdf")
+    cache.put("f" * 64, b"%PDF-1", "pdf")
     cache.record(pdf_hits=2, pdf_misses=1)
     assert cache.info()["entries"] == 1
     assert cache.stats() == {"pdf_hits": 2, "pdf_misses": 1}
     cache.prune(0)
     assert cache.info()["size"] == 0 and cache.info()["entries"] == 0
-    cache.put("f" * 64, b"1", "pdf")
+    cache.put("f" * 64, b"%PDF-1", "pdf")
     assert cache.clear() == 2
     assert cache.info()["entries"] == 0 and cache.stats() == {}
 
@@ -114,7 +114,7 @@ def test_parse_size():
 
 def test_prune_removes_temp_files_left_by_killed_writers(tmp_path):
     cache, _ = make_cache(tmp_path)
-    digest = cache.put("9" * 64, b"kept", "pdf")
+    digest = cache.put("9" * 64, b"%PDF-kept", "pdf")
     shard = cache.base / "objects" / digest[:2]
     old_tmp, new_tmp = shard / ".tmp-old", shard / ".tmp-new"
     old_tmp.write_bytes(b"half a blob")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import resumec.load as load_mod
+import resumec.files as files_mod
 from resumec.errors import InputError
 from resumec.load import MAX_BYTES, MAX_DEPTH, Source, load, parse_text
 
@@ -77,7 +77,7 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", spec)
 
-    monkeypatch.setattr(load_mod, "open", denied, raising=False)
+    monkeypatch.setattr(files_mod, "_open", denied)
     assert error_of(load, spec).message == f"{spec}: Permission denied"
 
 
@@ -458,6 +458,6 @@ def test_locate_matches_decoder(value, indent, ensure_ascii: bool) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_size_limit_non_regular_file() -> None:
-    # No usable st_size: the bounded read is what stops it.
-    assert error_of(load, "/dev/zero").message == "/dev/zero: input is over the 5 MB limit"
+def test_device_is_refused_before_reading() -> None:
+    # Never opened, let alone read: /dev/zero would otherwise end only at the size cap.
+    assert error_of(load, "/dev/zero").message == "/dev/zero: not a regular file (it is a character device)"

@@ -22,7 +22,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from resumec.assets import photo_path
+from resumec.assets import load_photo
 from resumec.docx.markup import Block, MarkupError, Run, parse
 from resumec.docx.render import make_environment, render
 from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
@@ -52,7 +52,7 @@ def build_docx(
     `lang` picks a [locales.<lang>] overlay (dates, labels) and the document
     language; `paper` ("a4"/"letter") overrides the theme's page size.
     `base_dir` is the résumé's folder: `basics.image` resolves inside it
-    (see resumec.assets.photo_path, which also feeds the cache key).
+    (see resumec.assets.load_photo, which also feeds the cache key).
     """
     config = localized(theme.config, lang)
     env = make_environment(theme, config)
@@ -135,19 +135,16 @@ def _load_photo(data: Mapping[str, Any], base_dir: Path | None, table: Mapping[s
     With width and height both set the picture is centre-cropped to that
     aspect ratio (a portrait never looks squashed); with one, it scales.
     """
-    path = photo_path(data, base_dir)
-    if path is None:
+    photo = load_photo(data, base_dir)  # every check, located, already ran for the cache key
+    if photo is None:
         return None
     from docx.image.image import Image
 
-    blob = path.read_bytes()
+    blob, px_w, px_h = photo.data, photo.width, photo.height
     try:
-        image = Image.from_blob(blob)
-        px_w, px_h = image.px_width, image.px_height
-    except Exception:  # python-docx's header parsers raise anything on a truncated or forged file
-        raise InputError(f'basics.image: "{path.name}" is not a valid PNG or JPEG image') from None
-    if px_w <= 0 or px_h <= 0:
-        raise InputError(f'basics.image: "{path.name}" has no pixels')
+        Image.from_blob(blob)  # a last guard: python-docx parses it again when embedding it
+    except Exception:  # its header parsers raise anything on a forged file
+        raise InputError(f'basics.image: "{photo.path.name}" is not a valid PNG or JPEG image') from None
     width = table.get("width")
     height = table.get("height")
     if width is None and height is None:
