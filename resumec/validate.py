@@ -18,7 +18,7 @@ from resumec.errors import InputError
 from resumec.load import Source
 from resumec.schema import RESUME, Array, Node, Object, String
 
-__all__ = ["Violation", "check", "describe", "format_path", "validate"]
+__all__ = ["Violation", "check", "describe", "format_path", "url_problem", "validate"]
 
 JsonPath = tuple[str | int, ...]
 
@@ -96,7 +96,8 @@ def _date_problem(text: str) -> str | None:
     return f"not a valid date {describe(text)} (expected YYYY, YYYY-MM or YYYY-MM-DD)"
 
 
-def _url_problem(text: str) -> str | None:
+def url_problem(text: str) -> str | None:
+    """Why `text` is not a usable URL (also applied to Markdown links and template links), or None."""
     if text == "":  # means absent
         return None
     reason = None
@@ -128,7 +129,7 @@ def _email_problem(text: str) -> str | None:
 
 _FORMAT_CHECKS = {
     "date": _date_problem,
-    "uri": _url_problem,
+    "uri": url_problem,
     "email": _email_problem,
 }
 

@@ -11,7 +11,6 @@ files from the theme's own folders.
 from __future__ import annotations
 
 import os
-import re
 import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from resumec.docx import inline
 from resumec.docx.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme
@@ -72,49 +72,36 @@ def to_markup(value: Any) -> Markup:
 
 # --- Markdown (inline subset) ------------------------------------------------
 
-_MD = re.compile(
-    r"(?P<esc>\\[\\*\[\]()_`])"
-    r"|\[(?P<ltext>[^\[\]\n]+)\]\((?P<lurl>(?:[^()\s]|\([^()\s]*\))+)\)"
-    r"|\*\*\*(?=\S)(?P<boldital>.+?)(?<=\S)\*\*\*"
-    r"|\*\*(?=\S)(?P<bold>.+?)(?<=\S)\*\*"
-    r"|\*(?=[^\s*])(?P<ital>(?:\*\*(?=\S).+?(?<=\S)\*\*|[^*])+?)(?<=\S)\*(?!\*)",
-    re.DOTALL,
-)
-
 
 def md(value: Any) -> Markup:
     """Inline Markdown: **bold**, *italic*, [text](url); everything else literal.
 
     Works on the raw string and escapes each plain piece, so data can never
     create markup; markers that match are consumed, unmatched ones print as is.
+    The parser (inline.py) is linear in the length of the text.
     """
     if value is None or isinstance(value, Undefined):
         return Markup("")
     text = xml_text(value).replace("\t", " ")
-    return _md(text, links=True)
+    return _inline_markup(inline.parse(text))
 
 
-def _md(text: str, links: bool) -> Markup:
+def _inline_markup(nodes: tuple[inline.Node, ...]) -> Markup:
     out: list[Markup] = []
-    pos = 0
-    for m in _MD.finditer(text):
-        if m.group("ltext") is not None and not links:
-            continue  # no links inside link text; the brackets print literally
-        out.append(to_markup(text[pos : m.start()]))
-        if m.group("esc") is not None:
-            out.append(to_markup(m.group("esc")[1]))
-        elif m.group("ltext") is not None:
-            inner = _md(m.group("ltext"), links=False)
-            url = safe_url(m.group("lurl"))
+    for node in nodes:
+        if node.kind == "text":
+            out.append(to_markup(node.text))
+            continue
+        inner = _inline_markup(node.children)
+        if node.kind == "a":
+            url = safe_url(node.url)
             out.append(Markup('<a href="{}">{}</a>').format(url, inner) if url else inner)
-        elif m.group("boldital") is not None:
-            out.append(Markup("<b><i>{}</i></b>").format(_md(m.group("boldital"), links)))
-        elif m.group("bold") is not None:
-            out.append(Markup("<b>{}</b>").format(_md(m.group("bold"), links)))
+        elif node.kind == "bi":
+            out.append(Markup("<b><i>{}</i></b>").format(inner))
+        elif node.kind == "b":
+            out.append(Markup("<b>{}</b>").format(inner))
         else:
-            out.append(Markup("<i>{}</i>").format(_md(m.group("ital"), links)))
-        pos = m.end()
-    out.append(to_markup(text[pos:]))
+            out.append(Markup("<i>{}</i>").format(inner))
     return Markup("").join(out)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from resumec.validate import url_problem
+
 # XML 1.0 allows \t \n \r, U+0020–U+D7FF, U+E000–U+FFFD and U+10000–U+10FFFF.
 # Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) cannot appear in
 # a DOCX part at all, so it is dropped rather than letting lxml refuse the file.
@@ -36,10 +38,13 @@ def xml_text(value: Any) -> str:
 
 
 def safe_url(url: Any) -> str | None:
-    """The URL if its scheme is http, https, mailto or tel; otherwise None.
+    """The URL if its scheme is http, https, mailto or tel and it passes the
+    url-field check (a host for http/https, parseable); otherwise None.
 
     Whitespace and control characters are removed first, as browsers do, so
-    " java\\tscript:" cannot slip past the scheme check.
+    " java\\tscript:" cannot slip past the scheme check. The same rules apply
+    to url fields, Markdown links and template links, so "https:javascript:x"
+    is never a link anywhere.
     """
     if not isinstance(url, str):
         return None
@@ -47,7 +52,7 @@ def safe_url(url: Any) -> str | None:
     match = _SCHEME.match(cleaned)
     if not match or match.group(1).lower() not in SAFE_SCHEMES:
         return None
-    if len(cleaned) <= len(match.group(0)):
+    if len(cleaned) <= len(match.group(0)) or url_problem(cleaned) is not None:
         return None
     return cleaned
 

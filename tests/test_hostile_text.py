@@ -1,0 +1,139 @@
+"""Hostile text: inline Markdown in linear time, link checks, bidi isolation, emoji."""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+
+import docx
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
+
+from resumec.docx import build_docx, inline
+from resumec.docx.render import md, to_markup
+from resumec.docx.text import safe_url, xml_text
+from resumec.theme import load_theme
+
+FUZZ = settings(max_examples=int(os.environ.get("RESUMEC_FUZZ_EXAMPLES", "300")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+# --- the regex parser this replaced, kept as the oracle for its exact output ------------------------
+
+_OLD_MD = re.compile(
+    r"(?P<esc>\\[\\*\[\]()_`])"
+    r"|\[(?P<ltext>[^\[\]\n]+)\]\((?P<lurl>(?:[^()\s]|\([^()\s]*\))+)\)"
+    r"|\*\*\*(?=\S)(?P<boldital>.+?)(?<=\S)\*\*\*"
+    r"|\*\*(?=\S)(?P<bold>.+?)(?<=\S)\*\*"
+    r"|\*(?=[^\s*])(?P<ital>(?:\*\*(?=\S).+?(?<=\S)\*\*|[^*])+?)(?<=\S)\*(?!\*)",
+    re.DOTALL,
+)
+
+
+def old_md(value: str) -> Markup:
+    return _old(xml_text(value).replace("\t", " "))
+
+
+def _old(text: str) -> Markup:
+    out: list[Markup] = []
+    pos = 0
+    for m in _OLD_MD.finditer(text):
+        out.append(to_markup(text[pos : m.start()]))
+        if m.group("esc") is not None:
+            out.append(to_markup(m.group("esc")[1]))
+        elif m.group("ltext") is not None:
+            inner = _old(m.group("ltext"))
+            url = safe_url(m.group("lurl"))
+            out.append(Markup('<a href="{}">{}</a>').format(url, inner) if url else inner)
+        elif m.group("boldital") is not None:
+            out.append(Markup("<b><i>{}</i></b>").format(_old(m.group("boldital"))))
+        elif m.group("bold") is not None:
+            out.append(Markup("<b>{}</b>").format(_old(m.group("bold"))))
+        else:
+            out.append(Markup("<i>{}</i>").format(_old(m.group("ital"))))
+        pos = m.end()
+    out.append(to_markup(text[pos:]))
+    return Markup("").join(out)
+
+
+# Short strings over the characters that matter: the old regex is exponential only in long runs.
+MARKDOWN_ALPHABET = "*** [](\\)_`ab \n\t.:/"
+markdownish = st.lists(st.sampled_from(list(MARKDOWN_ALPHABET) + ["https://e.example", "\u00a0", "<&>"]),
+                       max_size=24).map("".join)
+
+
+@FUZZ
+@given(markdownish)
+@example("*a **b** c** d*")
+@example("**a*")
+@example("***x***")
+@example("****x***")
+@example("*a **b *c **d *e* d** c* b** a*")
+@example("[a](b[c](d)")
+@example("[a](x(y)z) [b](x(y)")
+def test_linear_parser_matches_the_regex_it_replaced(text):
+    assert md(text) == old_md(text)
+
+
+def test_ordinary_markdown_is_unchanged():
+    for text in ("**Led** a team of *five*; cut costs by 30% ([report](https://e.example/r?a=1&b=(2)))",
+                 "Built ***everything*** twice", r"2 \* 3 = 6, a\_b", "* not a list", "**", "a ** b ** c",
+                 "[x](https://e.example) and [y](mailto:y@e.example)"):
+        assert md(text) == old_md(text), text
+
+
+def _steps(text: str) -> int:
+    steps = inline.Steps()
+    inline.parse(text, steps)
+    return steps.count
+
+
+# Each nesting level is one table pass and one scan: two steps per character.
+LINEAR = 2 * (inline.MAX_DEPTH + 1)
+HOSTILE_UNITS = ["*a", "**a", "***a", "*", "**", "[", "](", "(", ")", "\\", "a**", "** ", " *", "[a](", "a"]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(HOSTILE_UNITS), min_size=1, max_size=40), st.integers(1, 60))
+def test_parser_work_is_linear_in_the_length(units, repeat):
+    """Steps per character are bounded by a constant, for any mix and repetition of markers."""
+    text = "".join(units) * repeat
+    assert _steps(text) <= LINEAR * (len(text) + 1)
+
+
+def test_the_catastrophic_inputs_are_linear():
+    for n in (40, 400, 4000):
+        for text in ("*a" + "**a" * n, "**a *" * n, "*" + "a **b" * n, "[a](" * n, "*a **b** c**" * n,
+                     "***a" * n, "[x](y" + "(z" * n):
+            assert _steps(text) <= LINEAR * (len(text) + 1), (n, text[:20])
+    # …and the parse finishes with the markers shown literally where they do not match
+    assert md("*a" + "**a" * 60).startswith("*a")
+
+
+# --- links: the same check as url fields ------------------------------------------------------------
+
+
+def test_markdown_links_must_be_valid_urls():
+    assert md("[x](https:javascript:alert(1))") == "x"
+    assert md("[x](https:/no-host)") == "x"
+    assert md("[x](http://[::1)") == "x"  # unparseable
+    assert md("[x](https://e.example:99999)") == "x"  # bad port
+    assert md("[x](ftp://e.example)") == "x"
+    assert md("[x](https://e.example/a_(b))") == '<a href="https://e.example/a_(b)">x</a>'
+    assert md("[mail](mailto:a@e.example)") == '<a href="mailto:a@e.example">mail</a>'
+    assert md("[call](tel:+15550100)") == '<a href="tel:+15550100">call</a>'
+
+
+def test_a_summary_and_highlights_of_marker_soup_build(tmp_path):
+    """The input that took 11 s (40 repeats) or never finished (60) now builds, markers shown as written."""
+    soup = "*a" + "**a" * 60
+    data = {"basics": {"name": "N", "summary": soup}, "work": [{"name": "W", "highlights": [soup, soup + "*"]}]}
+    theme = load_theme("classic")
+    blob = build_docx(data, theme, [("work", "Experience")])
+    paragraphs = {p.style.name: p.text for p in docx.Document(io.BytesIO(blob)).paragraphs}
+    shown = html.unescape(re.sub(r"<[^>]+>", "", md(soup)))
+    assert paragraphs["Summary"] == shown
+    assert shown.startswith("*a") and len(shown) > len(soup) - 20  # nearly everything literal
