@@ -136,4 +136,4 @@ def test_a_summary_and_highlights_of_marker_soup_build(tmp_path):
     paragraphs = {p.style.name: p.text for p in docx.Document(io.BytesIO(blob)).paragraphs}
     shown = html.unescape(re.sub(r"<[^>]+>", "", md(soup)))
     assert paragraphs["Summary"] == shown
-    assert shown.startswith("*a") and len(shown) > len(soup) - 20  # nearly everything literal
+    assert shown.startswith("*a")  # the unmatched opener prints as written
