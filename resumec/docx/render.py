@@ -21,7 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from resumec.docx import inline
+from resumec.docx import budget, inline
 from resumec.docx.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme
@@ -31,15 +31,40 @@ _REMOVED_FILTERS = ("safe", "urlize")
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox, but an unsafe attribute is an error, not a blank.
+    """Jinja2's immutable sandbox, but an unsafe attribute is an error, not a blank,
+    and every operation runs under the render's time and size budget (budget.py).
 
     The stock sandbox returns an Undefined for `x.__class__` (also inside
     `"{0.__class__}".format(x)`), which prints as nothing: safe, but a theme
     author probing the sandbox should be told, with the template line.
     """
 
+    code_generator_class = budget.BudgetCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
     def unsafe_undefined(self, obj: Any, attribute: str):  # type: ignore[override]
         raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is not allowed")
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:  # type: ignore[override]
+        budget.check_binop(operator, left, right)
+        return budget._produced(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # noqa: N805
+        budget._tick()
+        args = budget.guard_call(__obj, args, kwargs)
+        return budget._produced(super().call(__context, __obj, *args, **kwargs))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:  # type: ignore[override]
+        budget._tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:  # type: ignore[override]
+        budget._tick()
+        value = super().getitem(obj, argument)
+        return budget._produced(value) if isinstance(argument, slice) else value
+
+    def wrap_str_format(self, value: Any):  # type: ignore[override]
+        return budget.checked_str_format(self, value)
 
 
 class _ThemeLoader(FileSystemLoader):
@@ -132,7 +157,7 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         loader=_ThemeLoader([r / "templates" for r in roots], roots),
         autoescape=True,
         undefined=ChainableUndefined,
-        finalize=to_markup,
+        finalize=budget.finalize(to_markup),
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
@@ -154,6 +179,8 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         join_nonempty=join_nonempty,
         display_url=display_url,
     )
+    env.globals["lipsum"] = budget.capped_lipsum(env.globals["lipsum"])
+    budget.budget_filters(env.filters)
     return env
 
 
@@ -162,7 +189,11 @@ def _plain(value: Any) -> Any:
 
 
 def render(env: ImmutableSandboxedEnvironment, theme: Theme, name: str, context: Mapping[str, Any]) -> str:
-    """Render one template, turning any Jinja2 failure into an InputError at its line."""
+    """Render one template, turning any Jinja2 failure into an InputError at its line.
+
+    Each render gets its own time and size budget (budget.py), so every path
+    that builds a DOCX (compile, batch, watch, the service) is bounded.
+    """
     try:
         template = env.get_template(name)
     except TemplateNotFound:
@@ -171,14 +202,20 @@ def render(env: ImmutableSandboxedEnvironment, theme: Theme, name: str, context:
                          + ")") from None
     except TemplateSyntaxError as exc:
         raise InputError(f"{_where(theme, exc.filename, exc.lineno)}: {exc.message}") from None
+    token = budget.CURRENT.set(budget.Budget.start())
     try:
         return template.render(context)
     except TemplateSyntaxError as exc:  # an {% include %} of a broken file
         raise InputError(f"{_where(theme, exc.filename, exc.lineno)}: {exc.message}") from None
+    except budget.TemplateBudgetError as exc:
+        filename, line = _template_frame(exc, template.filename)
+        raise InputError(f"{_where(theme, filename, line)}: {exc}") from None
     except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError, ZeroDivisionError,
-            OverflowError, RecursionError) as exc:
+            OverflowError, RecursionError, MemoryError) as exc:
         filename, line = _template_frame(exc, template.filename)
         raise InputError(f"{_where(theme, filename, line)}: {type(exc).__name__}: {exc}") from None
+    finally:
+        budget.CURRENT.reset(token)
 
 
 def _where(theme: Theme, filename: str | None, line: int | None) -> str:
