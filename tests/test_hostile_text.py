@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import re
 
@@ -15,8 +16,10 @@ from markupsafe import Markup
 
 from resumec.docx import build_docx, inline
 from resumec.docx.render import md, to_markup
-from resumec.docx.text import safe_url, xml_text
+from resumec.docx.text import isolate_bidi, safe_url, xml_text
 from resumec.theme import load_theme
+
+from conftest import pdftotext, run_cli
 
 FUZZ = settings(max_examples=int(os.environ.get("RESUMEC_FUZZ_EXAMPLES", "300")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -137,3 +140,53 @@ def test_a_summary_and_highlights_of_marker_soup_build(tmp_path):
     shown = html.unescape(re.sub(r"<[^>]+>", "", md(soup)))
     assert paragraphs["Summary"] == shown
     assert shown.startswith("*a")  # the unmatched opener prints as written
+
+
+# --- bidi isolation ----------------------------------------------------------------------------------
+
+FSI, PDI, PDF_, RLO, RLE, LRI = "\u2068", "\u2069", "\u202c", "\u202e", "\u202b", "\u2066"
+
+
+def test_isolate_bidi_leaves_ordinary_text_alone():
+    for text in ("Ana Lima", "Zürich · 東京 · Ελληνικά · emoji 👩‍💻", ""):
+        assert isolate_bidi(text) == text
+        assert to_markup(text) == to_markup(Markup(text))  # no isolation added
+    assert md("**Ana** in *Zürich*") == "<b>Ana</b> in <i>Zürich</i>"
+
+
+def test_isolate_bidi_closes_what_a_field_opens():
+    assert isolate_bidi(f"abc{RLO}def") == f"{FSI}abc{RLO}def{PDF_}{PDI}"
+    assert isolate_bidi(f"{RLE}a{LRI}b") == f"{FSI}{RLE}a{LRI}b{PDI}{PDF_}{PDI}"
+    assert isolate_bidi(f"{RLO}a{PDF_}b") == f"{FSI}{RLO}a{PDF_}b{PDI}"  # balanced: kept as is
+    # closers with nothing to close would close our isolate: dropped
+    assert isolate_bidi(f"a{PDI}{RLO}b") == f"{FSI}a{RLO}b{PDF_}{PDI}"
+    assert isolate_bidi(f"a{PDF_}b\u200f") == f"{FSI}ab\u200f{PDI}"
+    assert isolate_bidi("שלום") == f"{FSI}שלום{PDI}"
+    # a PDI closes the embeddings opened inside its isolate
+    assert isolate_bidi(f"{LRI}{RLO}x{PDI}y") == f"{FSI}{LRI}{RLO}x{PDI}y{PDI}"
+
+
+def test_each_line_of_a_field_is_isolated():
+    assert to_markup(f"a{RLO}b\nplain") == f"{FSI}a{RLO}b{PDF_}{PDI}<br/>plain"
+    assert md(f"**x{RLO}y** and [l](https://e.example)") == (
+        f'{FSI}<b>x{RLO}y</b> and <a href="https://e.example">l</a>{PDF_}{PDI}')
+
+
+def test_an_override_in_one_field_does_not_reorder_its_neighbours(tmp_path):
+    """U+202E in a location, a label and a highlight: the PDF reads the neighbours in order."""
+    data = {
+        "basics": {"name": "Ana Lima", "label": f"Engineer {RLO}evil", "email": "ana@example.com"},
+        "work": [{"name": "Acme", "position": "Lead", "location": f"Tel Aviv {RLO}abc", "description": "Startup one",
+                  "url": "https://acme.example", "startDate": "2020-01",
+                  "highlights": [f"Built {RLO}drawkcab", "Second highlight"]}],
+    }
+    src = tmp_path / "bidi.json"
+    src.write_text(json.dumps(data))
+    proc = run_cli("compile", str(src), "-o", str(tmp_path / "out") + "/", "--no-cache")
+    assert proc.returncode == 0, proc.stderr.decode()
+    text = pdftotext(tmp_path / "out" / "bidi.pdf").replace(FSI, "").replace(PDI, "")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    meta = next(line for line in lines if "Tel Aviv" in line)
+    assert meta.startswith("Tel Aviv cba") and meta.endswith("Startup one · acme.example"), meta
+    assert "ana@example.com" in lines[lines.index("Engineer live") + 1]
+    assert "• Built backward" in lines and "• Second highlight" in lines, lines

@@ -22,7 +22,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from resumec.docx import budget, inline
-from resumec.docx.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
+from resumec.docx.text import (DateStyle, display_url, format_date, format_range, isolate_bidi, safe_url, tel_url,
+                               xml_text)
 from resumec.errors import InputError
 from resumec.theme import Theme
 
@@ -83,7 +84,8 @@ class _ThemeLoader(FileSystemLoader):
 
 
 def to_markup(value: Any) -> Markup:
-    """Any value as safe markup: text is escaped, \\n becomes <br/>, tabs spaces.
+    """Any value as safe markup: text is escaped, \\n becomes <br/>, tabs spaces,
+    and a line with bidi controls or RTL script is isolated from its neighbours.
 
     Markup (from our own helpers) passes through, minus characters XML cannot hold.
     """
@@ -92,6 +94,11 @@ def to_markup(value: Any) -> Markup:
     if isinstance(value, Markup):
         return Markup(xml_text(str(value)))
     text = xml_text(value).replace("\t", " ")
+    return Markup("<br/>").join(escape(isolate_bidi(line)) for line in text.split("\n"))
+
+
+def _lines_markup(text: str) -> Markup:
+    """Text already cleaned and isolated (by md) as markup."""
     return Markup("<br/>").join(escape(line) for line in text.split("\n"))
 
 
@@ -108,6 +115,10 @@ def md(value: Any) -> Markup:
     if value is None or isinstance(value, Undefined):
         return Markup("")
     text = xml_text(value).replace("\t", " ")
+    if "\n" in text:
+        text = "\n".join(isolate_bidi(line) for line in text.split("\n"))
+    else:
+        text = isolate_bidi(text)
     return _inline_markup(inline.parse(text))
 
 
@@ -115,7 +126,7 @@ def _inline_markup(nodes: tuple[inline.Node, ...]) -> Markup:
     out: list[Markup] = []
     for node in nodes:
         if node.kind == "text":
-            out.append(to_markup(node.text))
+            out.append(_lines_markup(node.text))
             continue
         inner = _inline_markup(node.children)
         if node.kind == "a":

@@ -37,6 +37,47 @@ def xml_text(value: Any) -> str:
     return _NOT_XML.sub("", text)
 
 
+# Bidi: the explicit formatting characters, and the right-to-left scripts (Hebrew, Arabic, Syriac,
+# Thaana, N'Ko, Samaritan, Mandaic, their presentation forms, and the historic RTL blocks).
+_EMBEDDINGS = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO, closed by PDF
+_ISOLATES = frozenset("\u2066\u2067\u2068")  # LRI RLI FSI, closed by PDI
+_PDF, _FSI, _PDI = "\u202c", "\u2068", "\u2069"
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe"
+                   "\U00010800-\U00010fff\U0001e800-\U0001efff]")
+
+
+def isolate_bidi(line: str) -> str:
+    """One line of a field, unable to reorder its neighbours: for text with bidi controls or RTL script.
+
+    A stray U+202E (RIGHT-TO-LEFT OVERRIDE) in one field would otherwise run on
+    to the end of the paragraph and mirror the fields after it. Unclosed
+    embeddings and isolates are closed, closers without an opener are dropped
+    (they would close ours), and the whole is wrapped in FSI…PDI, which also
+    keeps an RTL field's direction from spilling onto neutral neighbours.
+    Lines without any of these characters are returned unchanged, so ordinary
+    résumés stay byte-identical.
+    """
+    if not _BIDI.search(line):
+        return line
+    out: list[str] = []
+    stack: list[str] = []  # open initiators, innermost last
+    for c in line:
+        if c in _EMBEDDINGS or c in _ISOLATES:
+            stack.append(c)
+        elif c == _PDF:
+            if not stack or stack[-1] not in _EMBEDDINGS:
+                continue  # nothing of ours to close
+            stack.pop()
+        elif c == _PDI:
+            if not any(o in _ISOLATES for o in stack):
+                continue
+            while stack.pop() not in _ISOLATES:  # a PDI also closes the embeddings inside its isolate
+                pass
+        out.append(c)
+    closers = "".join(_PDI if o in _ISOLATES else _PDF for o in reversed(stack))
+    return _FSI + "".join(out) + closers + _PDI
+
+
 def safe_url(url: Any) -> str | None:
     """The URL if its scheme is http, https, mailto or tel and it passes the
     url-field check (a host for http/https, parseable); otherwise None.
