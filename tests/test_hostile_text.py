@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import subprocess
 
 import docx
 
@@ -16,7 +17,8 @@ from markupsafe import Markup
 
 from resumec.docx import build_docx, inline
 from resumec.docx.render import md, to_markup
-from resumec.docx.text import isolate_bidi, safe_url, xml_text
+from resumec.docx.document import EMOJI_FONT
+from resumec.docx.text import isolate_bidi, safe_url, split_emoji, xml_text
 from resumec.theme import load_theme
 
 from conftest import pdftotext, run_cli
@@ -190,3 +192,59 @@ def test_an_override_in_one_field_does_not_reorder_its_neighbours(tmp_path):
     assert meta.startswith("Tel Aviv cba") and meta.endswith("Startup one · acme.example"), meta
     assert "ana@example.com" in lines[lines.index("Engineer live") + 1]
     assert "• Built backward" in lines and "• Second highlight" in lines, lines
+
+
+# --- emoji ---------------------------------------------------------------------------------------------
+
+EMOJI = "👩‍💻 🚀 👍"
+
+
+def test_emoji_are_split_into_runs_of_their_own():
+    assert split_emoji("plain text") == [(False, "plain text")]
+    assert split_emoji(f"Hi {EMOJI}!") == [(False, "Hi "), (True, "👩‍💻"), (False, " "), (True, "🚀"), (False, " "),
+                                            (True, "👍"), (False, "!")]
+    assert split_emoji("🇵🇹 🏳️‍🌈 👋🏽 ❤️ 1️⃣") == [(True, "🇵🇹"), (False, " "), (True, "🏳️‍🌈"), (False, " "), (True, "👋🏽"),
+                                              (False, " "), (True, "❤️"), (False, " "), (True, "1️⃣")]
+    assert "".join(p for _, p in split_emoji("a🚀b❤️c")) == "a🚀b❤️c"
+    assert split_emoji("✓ ★ ©") == [(False, "✓ ★ ©")]  # text-style symbols keep the body font
+
+
+def test_emoji_runs_name_the_emoji_font(tmp_path):
+    blob = build_docx({"basics": {"name": "N", "summary": f"Hi {EMOJI}"}}, load_theme("classic"), [])
+    summary = next(p for p in docx.Document(io.BytesIO(blob)).paragraphs if p.style.name == "Summary")
+    fonts = [(r.text, r.font.name) for r in summary.runs]
+    assert fonts == [("Hi ", None), ("👩‍💻", EMOJI_FONT), (" ", None), ("🚀", EMOJI_FONT), (" ", None),
+                     ("👍", EMOJI_FONT)]
+
+
+def test_emoji_reach_the_pdf_as_text_and_as_glyphs_of_an_embedded_font(tmp_path):
+    data = {"basics": {"name": "Ana Lima", "summary": f"Emoji: {EMOJI} done"},
+            "work": [{"name": "Acme", "highlights": [f"Shipped 🚀 twice", "[Site 👍](https://e.example)"]}]}
+    src = tmp_path / "emoji.json"
+    src.write_text(json.dumps(data))
+    proc = run_cli("compile", str(src), "-o", str(tmp_path / "out") + "/", "--no-cache")
+    assert proc.returncode == 0, proc.stderr.decode()
+    pdf = tmp_path / "out" / "emoji.pdf"
+    text = pdftotext(pdf)
+    assert f"Emoji: {EMOJI} done" in text
+    assert "Shipped 🚀 twice" in text and "Site 👍" in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
+    emoji_fonts = [line.split() for line in fonts if EMOJI_FONT in line]
+    assert emoji_fonts, fonts
+    name, kind, _enc, emb, _sub, uni = emoji_fonts[0][:6]
+    assert kind == "TrueType" and emb == "yes" and uni == "yes", emoji_fonts  # outlines, embedded, ToUnicode
+    assert not any("ColorEmoji" in line for line in fonts), fonts  # not the bitmap font LibreOffice draws blank
+    # real glyphs: the emoji line has ink where the emoji are (a blank glyph would leave it white)
+    with_emoji = _ink(pdf)
+    data["basics"]["summary"] = "Emoji: \u2003 \u2003 \u2003 done"
+    src.write_text(json.dumps(data))
+    assert run_cli("compile", str(src), "-o", str(tmp_path / "blank") + "/", "--no-cache").returncode == 0
+    assert with_emoji > _ink(tmp_path / "blank" / "emoji.pdf") + 200
+
+
+def _ink(pdf) -> int:
+    """Dark pixels on page 1, as a rough measure of what was drawn."""
+    out = subprocess.run(["pdftoppm", "-r", "150", "-gray", "-f", "1", "-l", "1", str(pdf)], capture_output=True,
+                         check=True).stdout
+    header_end = out.index(b"255\n") + 4  # PGM: P5 W H 255
+    return sum(1 for b in out[header_end:] if b < 128)

@@ -12,7 +12,7 @@ import io
 import time
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from resumec.assets import photo_path
 from resumec.docx.markup import Block, MarkupError, Run, parse
 from resumec.docx.render import make_environment, render
 from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
-from resumec.docx.text import has_content, xml_text
+from resumec.docx.text import has_content, split_emoji, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme, length_pt, localized
 
@@ -297,7 +297,7 @@ def _write_block(body: _Body, block: Block, style_map: StyleMap, theme: Theme, p
             continue
         if run.href is None:
             current_link = current_href = None
-            p.append(_run(run, _char_style(run, style_map, theme)))
+            p.extend(_runs(run, _char_style(run, style_map, theme)))
             continue
         if run.href != current_href:
             current_link = OxmlElement("w:hyperlink")
@@ -305,7 +305,7 @@ def _write_block(body: _Body, block: Block, style_map: StyleMap, theme: Theme, p
             current_link.set(qn("w:history"), "1")
             p.append(current_link)
             current_href = run.href
-        current_link.append(_run(run, hyperlink_id))
+        current_link.extend(_runs(run, hyperlink_id))
 
 
 def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
@@ -320,11 +320,28 @@ def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
     return style_id
 
 
-def _run(run: Run, style_id: str | None):
+# LibreOffice 7.4 embeds colour-bitmap emoji fonts (Noto Color Emoji) in PDFs without visible
+# glyphs, so emoji are set in Symbola, an outline font: real glyphs, and the text layer keeps them.
+EMOJI_FONT = "Symbola"
+
+
+def _runs(run: Run, style_id: str | None) -> list:
+    """The run as w:r elements: one, or several when emoji need their own font."""
+    if run.kind != "text":
+        return [_run(run, style_id)]
+    pieces = split_emoji(run.text)
+    if len(pieces) == 1 and not pieces[0][0]:
+        return [_run(run, style_id)]
+    return [_run(replace(run, text=text), style_id, EMOJI_FONT if emoji else None) for emoji, text in pieces]
+
+
+def _run(run: Run, style_id: str | None, font: str | None = None):
     r = OxmlElement("w:r")
     rpr = OxmlElement("w:rPr")
     if style_id:
         rpr.append(_w("w:rStyle", val=style_id))
+    if font:
+        rpr.append(_w("w:rFonts", ascii=font, hAnsi=font, eastAsia=font, cs=font))
     if run.bold:
         rpr.append(OxmlElement("w:b"))
         rpr.append(OxmlElement("w:bCs"))

@@ -78,6 +78,30 @@ def isolate_bidi(line: str) -> str:
     return _FSI + "".join(out) + closers + _PDI
 
 
+# Emoji: the pictograph planes (U+1F000–1FAFF: faces, people, objects, flags, skin tones), older
+# symbols when followed by VS16 (U+FE0F, "show as emoji"), and what glues sequences together
+# (ZWJ, VS16, the keycap mark, tag characters).
+_EMOJI_RUN = re.compile(
+    "(?:[\U0001F000-\U0001FAFF]|[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u00a9\u00ae\u203c\u2049#*0-9]\ufe0f)"
+    "(?:[\U0001F000-\U0001FAFF\u200d\ufe0f\u20e3\U000E0020-\U000E007F]"
+    "|[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff]\ufe0f)*"
+)
+
+
+def split_emoji(text: str) -> list[tuple[bool, str]]:
+    """(is_emoji, piece) in order; one (False, text) piece when there is no emoji."""
+    pieces: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _EMOJI_RUN.finditer(text):
+        if match.start() > pos:
+            pieces.append((False, text[pos : match.start()]))
+        pieces.append((True, match.group()))
+        pos = match.end()
+    if pos < len(text) or not pieces:
+        pieces.append((False, text[pos:]))
+    return pieces
+
+
 def safe_url(url: Any) -> str | None:
     """The URL if its scheme is http, https, mailto or tel and it passes the
     url-field check (a host for http/https, parseable); otherwise None.
