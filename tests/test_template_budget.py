@@ -47,7 +47,7 @@ CASES = {
                                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}"
                                 "{% endmacro %}{{ m() }}", "output exceeds 8,000,000 characters"),
     "wordwrap": ("{{ ('x ' * 100000)|wordwrap(1, wrapstring='y' * 1000) }}", "wordwrap would make"),
-    "tojson indent": ("{{ range(1000)|list|tojson(indent=10**6) }}", "tojson indent"),
+    "tojson indent": ("{{ range(1000)|list|tojson(indent=10**6) }}", "tojson indent 1,000,000 exceeds the limit of 100"),
 }
 
 

@@ -49,6 +49,7 @@ MAX_WORK = 64_000_000  # characters and items produced by operations, plus loop 
 MAX_WIDTH = 100_000  # a width, padding, indent, count or slice argument
 MAX_INT_BITS = 100_000  # an integer result (~30,000 digits)
 MAX_LIPSUM = 100  # paragraphs (and words per paragraph) from lipsum()
+MAX_JSON_INDENT = 100  # tojson repeats its indent on every line
 
 ITER_FILTER = "resumec_budget_iter"  # names the code generator uses; harmless if a template uses them
 DATA_FILTER = "resumec_budget_data"
@@ -254,7 +255,9 @@ def _filter_checks() -> dict[str, Callable[[dict[str, Any]], None]]:
         _width("batch size", a.get("linecount"))
 
     def tojson(a):
-        _width("tojson indent", (a.get("indent") or 0) * 1000)
+        indent = a.get("indent")
+        if isinstance(indent, int) and indent > MAX_JSON_INDENT:
+            raise TemplateBudgetError(f"tojson indent {indent:,} exceeds the limit of {MAX_JSON_INDENT}")
 
     def join_nonempty(a):
         a["parts"] = _counted(a.get("parts", ()), len(str(a.get("separator", ""))), "join_nonempty")
