@@ -67,8 +67,8 @@ def largest(script: str = "latin") -> dict:
     data: dict = {"basics": {"name": "Largest Valid", "label": "Résumé at every limit"}}
     for key in sections:
         first, second = FIELDS[key]
-        data[key] = [{first: text(12, i), second: text(12, i + 1), "startDate": "2020-01"}
-                     for i in range(per_section)]
+        date = {"publications": "releaseDate", "awards": "date"}.get(key, "startDate")
+        data[key] = [{first: text(12, i), second: text(12, i + 1), date: "2020-01"} for i in range(per_section)]
     breaks_left = MAX_RENDERED - per_section * len(sections)
     for i in range((MAX_TEXT - _text_chars(data)) // MAX_STRING):
         if lines:
@@ -78,6 +78,9 @@ def largest(script: str = "latin") -> dict:
         else:
             summary = text(MAX_STRING, i, script)
         data["work"][i]["summary"] = summary
+    rest = MAX_TEXT - _text_chars(data)  # the last few characters, in one more paragraph
+    if rest > 0:
+        data["work"][-1]["summary"] = text(rest, 0, "latin" if lines else script)
     return data
 
 

@@ -90,11 +90,7 @@ class Budget:
 CURRENT: ContextVar[Budget | None] = ContextVar("resumec_template_budget", default=None)
 
 
-def _current() -> Budget | None:
-    return CURRENT.get()
-
-
-def _tick() -> None:
+def tick() -> None:
     budget = CURRENT.get()
     if budget is not None:
         budget.tick()
@@ -109,7 +105,7 @@ def size(value: Any) -> int:
     return 0
 
 
-def _produced(value: Any) -> Any:
+def produced(value: Any) -> Any:
     """Account for a value an operation produced, and check its size."""
     n = size(value)
     if n > MAX_VALUE:
@@ -182,7 +178,7 @@ def _counted(items: Iterable[Any], separator: int, what: str) -> Iterator[Any]:
         total += (len(item) if isinstance(item, (str, bytes)) else 1) + separator
         _too_big(what, total)
         if count % 1024 == 0:
-            _tick()
+            tick()
         yield item
 
 
@@ -275,8 +271,8 @@ def budgeted_filter(name: str, func: Callable[..., Any],
     if check is None:
         @wraps(func)
         def plain(*args: Any, **kwargs: Any) -> Any:
-            _tick()
-            return _produced(func(*args, **kwargs))
+            tick()
+            return produced(func(*args, **kwargs))
 
         return plain
 
@@ -287,11 +283,11 @@ def budgeted_filter(name: str, func: Callable[..., Any],
 
     @wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        _tick()
+        tick()
         bound = signature.bind(*args[skip:], **kwargs)
         bound.apply_defaults()
         check(bound.arguments)
-        return _produced(func(*args[:skip], *bound.args, **bound.kwargs))
+        return produced(func(*args[:skip], *bound.args, **bound.kwargs))
 
     return checked
 
@@ -319,7 +315,7 @@ def _data_filter(context: Any, value: Any) -> Markup:
 
 @pass_context
 def _size_filter(context: Any, value: Any) -> Any:
-    return _produced(value)
+    return produced(value)
 
 
 def iterate(value: Any) -> Any:
@@ -396,7 +392,7 @@ def checked_str_format(env: Any, value: Any) -> Callable[..., str] | None:
             if kwargs or len(args) != 1:
                 raise TypeError("format_map() takes exactly one argument")
             args, kwargs = (), args[0]
-        return _produced(kind(formatter.vformat(owner, args, kwargs)))
+        return produced(kind(formatter.vformat(owner, args, kwargs)))
 
     return wrapper
 

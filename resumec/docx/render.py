@@ -48,21 +48,21 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:  # type: ignore[override]
         budget.check_binop(operator, left, right)
-        return budget._produced(super().call_binop(context, operator, left, right))
+        return budget.produced(super().call_binop(context, operator, left, right))
 
     def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # noqa: N805
-        budget._tick()
+        budget.tick()
         args = budget.guard_call(__obj, args, kwargs)
-        return budget._produced(super().call(__context, __obj, *args, **kwargs))
+        return budget.produced(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:  # type: ignore[override]
-        budget._tick()
+        budget.tick()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:  # type: ignore[override]
-        budget._tick()
+        budget.tick()
         value = super().getitem(obj, argument)
-        return budget._produced(value) if isinstance(argument, slice) else value
+        return budget.produced(value) if isinstance(argument, slice) else value
 
     def wrap_str_format(self, value: Any):  # type: ignore[override]
         return budget.checked_str_format(self, value)
