@@ -103,3 +103,11 @@ def test_budget_figures_are_the_documented_ones():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"{budget.TEMPLATE_SECONDS:g} s" in readme
     assert f"{budget.MAX_OUTPUT:,}" in readme
+
+
+def test_the_budget_filters_cannot_be_named_by_a_template(theme, tmp_path):
+    """The filter that marks template text as markup must not become a `safe` for résumé data."""
+    for name in (budget.DATA_FILTER, budget.ITER_FILTER, budget.SIZE_FILTER):
+        assert not name.isidentifier()
+    proc = compile_with(theme, tmp_path, "<p>{{ basics.name|resumec_budget_data }}</p>")
+    assert proc.returncode == 1 and "No filter named 'resumec_budget_data'" in proc.stderr.decode()
