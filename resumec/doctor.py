@@ -21,6 +21,12 @@ FONTS = {
     "Liberation Sans": {"debian": "fonts-liberation", "fedora": "liberation-sans-fonts", "macos": "font-liberation"},
     "Liberation Serif": {"debian": "fonts-liberation", "fedora": "liberation-serif-fonts", "macos": "font-liberation"},
     "Noto Sans CJK SC": {"debian": "fonts-noto-cjk", "fedora": "google-noto-sans-cjk-fonts", "macos": "font-noto-sans-cjk"},
+    # Emoji are set in Symbola (outline glyphs; LibreOffice 7.4 exports colour-bitmap emoji invisibly);
+    # Noto Color Emoji covers, in the text layer at least, emoji newer than Symbola. No Homebrew cask
+    # ships Symbola: on macOS it is installed by hand (see the README).
+    "Symbola": {"debian": "fonts-symbola", "fedora": "gdouros-symbola-fonts", "macos": None},
+    "Noto Color Emoji": {"debian": "fonts-noto-color-emoji", "fedora": "google-noto-color-emoji-fonts",
+                         "macos": "font-noto-color-emoji"},
 }
 PACKAGES = {
     "libreoffice": {"debian": "libreoffice-writer-nogui", "fedora": "libreoffice-writer", "macos": "--cask libreoffice"},

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # Bump when the cache layout or key recipe changes meaning.
-KEY_SCHEMA = 1
+KEY_SCHEMA = 2  # 2: bidi isolation, emoji fonts, budgets changed what the builder writes
 
 
 def _digest(parts: Mapping[str, Any]) -> str:

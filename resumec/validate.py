@@ -18,7 +18,7 @@ from resumec.errors import InputError
 from resumec.load import Source
 from resumec.schema import RESUME, Array, Node, Object, String
 
-__all__ = ["Violation", "check", "describe", "format_path", "validate"]
+__all__ = ["Violation", "check", "describe", "format_path", "url_problem", "validate"]
 
 JsonPath = tuple[str | int, ...]
 
@@ -34,10 +34,19 @@ _SHOW_MAX = 40
 
 # Resource limits (beside load's 5 MB file size and 64 nesting levels). They
 # keep a build's time and memory bounded whatever a stranger uploads, and sit
-# far above any real résumé: a 20,000-character field is ~8 pages of prose.
-MAX_STRING = 20_000  # characters in one field
+# far above any real résumé: a 10,000-character field is ~4 pages of prose,
+# 200,000 characters ~80 pages. They are set so the largest valid résumé
+# converts well inside LibreOffice's 120 s timeout whatever the script: complex
+# layout (mixed Arabic and Latin, emoji) costs LibreOffice far more per
+# character than Latin text, and more the longer the paragraph
+# (benchmarks/bench_limits.py measures it; docs/reliability.md has the figures).
+MAX_STRING = 10_000  # characters in one field
 MAX_ITEMS = 1_000  # entries in one list (jobs, highlights, keywords, …)
-MAX_TEXT = 500_000  # characters of text the document would render, in total
+MAX_TEXT = 200_000  # characters of text the document would render, in total
+# Every list element (entry, highlight, keyword, …) and every line break in a
+# text field: each becomes at least one line or paragraph, and LibreOffice's
+# time grows with them (~1 ms each), so they are capped as a whole.
+MAX_RENDERED = 5_000
 MAX_REPORTED = 100  # violations listed before "… and N more"
 
 _ARTICLE_TYPE = {
@@ -96,7 +105,8 @@ def _date_problem(text: str) -> str | None:
     return f"not a valid date {describe(text)} (expected YYYY, YYYY-MM or YYYY-MM-DD)"
 
 
-def _url_problem(text: str) -> str | None:
+def url_problem(text: str) -> str | None:
+    """Why `text` is not a usable URL (also applied to Markdown links and template links), or None."""
     if text == "":  # means absent
         return None
     reason = None
@@ -128,7 +138,7 @@ def _email_problem(text: str) -> str | None:
 
 _FORMAT_CHECKS = {
     "date": _date_problem,
-    "uri": _url_problem,
+    "uri": url_problem,
     "email": _email_problem,
 }
 
@@ -138,12 +148,33 @@ def _expected(node: Node, value: Any) -> str:
 
 
 class _Budget:
-    """Characters of rendered text seen so far (a mutable counter, per call)."""
+    """Characters and rendered items seen so far, and where each limit was first crossed."""
 
-    __slots__ = ("chars",)
+    __slots__ = ("chars", "items", "chars_at", "items_at")
 
     def __init__(self) -> None:
         self.chars = 0
+        self.items = 0
+        self.chars_at: JsonPath | None = None
+        self.items_at: JsonPath | None = None
+
+    def text(self, value: str, path: JsonPath | None, parent: JsonPath, step: str | int) -> None:
+        """Count a string: its characters, and its line breaks as rendered items."""
+        self.chars += len(value)
+        if "\n" in value or "\r" in value:
+            self.items += value.count("\n") + value.count("\r") - value.count("\r\n")
+        self._crossed(path, parent, step)
+
+    def list(self, count: int, path: JsonPath) -> None:
+        self.items += count
+        self._crossed(path, path, None)
+
+    def _crossed(self, path: JsonPath | None, parent: JsonPath, step: str | int | None) -> None:
+        # Paths are built only here, on the rare crossing, to keep the common case cheap.
+        if self.chars > MAX_TEXT and self.chars_at is None:
+            self.chars_at = path if path is not None else parent + (step,)
+        if self.items > MAX_RENDERED and self.items_at is None:
+            self.items_at = path if path is not None else parent + (step,)
 
 
 def _check(node: Node, value: Any, path: JsonPath, out: list[Violation], budget: _Budget) -> None:
@@ -152,7 +183,7 @@ def _check(node: Node, value: Any, path: JsonPath, out: list[Violation], budget:
         if not isinstance(value, str):
             out.append(Violation(path, _expected(node, value)))
             return
-        budget.chars += len(value)
+        budget.text(value, path, path, None)
         if len(value) > MAX_STRING:
             out.append(Violation(path, f"text is {len(value):,} characters long; the limit is {MAX_STRING:,}"))
         elif node.format is not None:
@@ -169,7 +200,7 @@ def _check(node: Node, value: Any, path: JsonPath, out: list[Violation], budget:
             if sub is None:
                 continue  # unknown keys are allowed and ignored
             if sub.__class__ is String and sub.format is None and item.__class__ is str and len(item) <= MAX_STRING:
-                budget.chars += len(item)
+                budget.text(item, None, path, key)
                 continue  # the common case, without building a path
             _check(sub, item, path + (key,), out, budget)
     else:
@@ -179,22 +210,31 @@ def _check(node: Node, value: Any, path: JsonPath, out: list[Violation], budget:
         if len(value) > MAX_ITEMS:
             out.append(Violation(path, f"list has {len(value):,} items; the limit is {MAX_ITEMS:,}"))
             return
+        budget.list(len(value), path)
         items = node.items
         plain = items.__class__ is String and items.format is None
         for index, item in enumerate(value):
             if plain and item.__class__ is str and len(item) <= MAX_STRING:
-                budget.chars += len(item)
+                budget.text(item, None, path, index)
                 continue
             _check(items, item, path + (index,), out, budget)
 
 
 def validate(data: Any) -> list[Violation]:
-    """Every violation in `data`, in document order; empty means valid."""
+    """Every violation in `data`, in document order; empty means valid.
+
+    The two totals are reported where they were crossed, so the location
+    points at the entry that tipped the résumé over.
+    """
     out: list[Violation] = []
     budget = _Budget()
     _check(RESUME, data, (), out, budget)
-    if budget.chars > MAX_TEXT:
-        out.append(Violation((), f"the résumé holds {budget.chars:,} characters of text; the limit is {MAX_TEXT:,}"))
+    if budget.chars_at is not None:
+        out.append(Violation(budget.chars_at,
+                             f"the résumé holds {budget.chars:,} characters of text; the limit is {MAX_TEXT:,}"))
+    if budget.items_at is not None:
+        out.append(Violation(budget.items_at, f"the résumé holds {budget.items:,} list items and line breaks; "
+                                              f"the limit is {MAX_RENDERED:,} (each becomes a line or paragraph)"))
     return out
 
 

@@ -12,7 +12,7 @@ import io
 import time
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from resumec.assets import load_photo
 from resumec.docx.markup import Block, MarkupError, Run, parse
 from resumec.docx.render import make_environment, render
 from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
-from resumec.docx.text import has_content, xml_text
+from resumec.docx.text import has_content, split_emoji, xml_text
 from resumec.errors import InputError
 from resumec.theme import Theme, length_pt, localized
 
@@ -83,8 +83,7 @@ def build_docx(
     doc_lang = lang or config.get("theme", {}).get("lang", "en-US")
     style_map = apply_theme(document, config, paper=paper, lang=doc_lang)
     alt = f"Photo of {_plain(basics.get('name'))}" if _plain(basics.get("name")) else "Photo"
-    for block in blocks:
-        _write_block(document, block, style_map, theme, picture, alt)
+    _write_blocks(document, blocks, style_map, theme, picture, alt)
     _core_properties(document, data, basics, epoch)
     raw = io.BytesIO()
     document.save(raw)
@@ -228,7 +227,52 @@ def _anchor_right(inline):
 # --- writing paragraphs -----------------------------------------------------------
 
 
-def _write_block(document, block: Block, style_map: StyleMap, theme: Theme, picture: _Photo | None,
+class _Body:
+    """Appends paragraphs to the document body in O(1) each.
+
+    python-docx's add_paragraph searches the body for its sectPr on every call
+    and relate_to scans every relationship for a duplicate: both quadratic, so
+    1,000 jobs with hundreds of highlights never finished. Here the sectPr
+    (always last) is found once, and hyperlink relationships are remembered
+    by URL and numbered as python-docx would (the lowest free rIdN).
+    """
+
+    def __init__(self, document) -> None:
+        self.document = document
+        self.body = document.element.body
+        last = self.body[-1] if len(self.body) else None
+        self.sect_pr = last if last is not None and last.tag == qn("w:sectPr") else None
+        self.links: dict[str, str] = {}
+        self._next = 1
+
+    def add_paragraph(self):
+        p = OxmlElement("w:p")
+        if self.sect_pr is not None:
+            self.sect_pr.addprevious(p)
+        else:
+            self.body.append(p)
+        return p
+
+    def hyperlink_id(self, url: str) -> str:
+        r_id = self.links.get(url)
+        if r_id is None:
+            rels = self.document.part.rels
+            while f"rId{self._next}" in rels:
+                self._next += 1
+            r_id = f"rId{self._next}"
+            rels.add_relationship(RT.HYPERLINK, url, r_id, is_external=True)
+            self.links[url] = r_id
+        return r_id
+
+
+def _write_blocks(document, blocks: list[Block], style_map: StyleMap, theme: Theme, picture: _Photo | None,
+                  alt: str) -> None:
+    body = _Body(document)
+    for block in blocks:
+        _write_block(body, block, style_map, theme, picture, alt)
+
+
+def _write_block(body: _Body, block: Block, style_map: StyleMap, theme: Theme, picture: _Photo | None,
                  alt: str) -> None:
     style_id = style_map.paragraph.get(block.style)
     if style_id is None:
@@ -236,8 +280,7 @@ def _write_block(document, block: Block, style_map: StyleMap, theme: Theme, pict
             f"theme {theme.name!r}: a template uses paragraph style {block.style!r}, "
             f"which neither its theme.toml [styles] nor Word's defaults define"
         )
-    paragraph = document.add_paragraph()
-    p = paragraph._p
+    p = body.add_paragraph()
     ppr = p.get_or_add_pPr()
     ppr.insert(0, _w("w:pStyle", val=style_id))
     hyperlink_id = style_map.character.get(HYPERLINK_STYLE)
@@ -247,20 +290,19 @@ def _write_block(document, block: Block, style_map: StyleMap, theme: Theme, pict
         if run.kind == "photo":
             current_link = current_href = None
             if picture is not None:
-                p.append(_photo_run(document, picture, alt))
+                p.append(_photo_run(body.document, picture, alt))
             continue
         if run.href is None:
             current_link = current_href = None
-            p.append(_run(run, _char_style(run, style_map, theme)))
+            p.extend(_runs(run, _char_style(run, style_map, theme)))
             continue
         if run.href != current_href:
-            r_id = document.part.relate_to(run.href, RT.HYPERLINK, is_external=True)
             current_link = OxmlElement("w:hyperlink")
-            current_link.set(qn("r:id"), r_id)
+            current_link.set(qn("r:id"), body.hyperlink_id(run.href))
             current_link.set(qn("w:history"), "1")
             p.append(current_link)
             current_href = run.href
-        current_link.append(_run(run, hyperlink_id))
+        current_link.extend(_runs(run, hyperlink_id))
 
 
 def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
@@ -275,11 +317,28 @@ def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
     return style_id
 
 
-def _run(run: Run, style_id: str | None):
+# LibreOffice 7.4 embeds colour-bitmap emoji fonts (Noto Color Emoji) in PDFs without visible
+# glyphs, so emoji are set in Symbola, an outline font: real glyphs, and the text layer keeps them.
+EMOJI_FONT = "Symbola"
+
+
+def _runs(run: Run, style_id: str | None) -> list:
+    """The run as w:r elements: one, or several when emoji need their own font."""
+    if run.kind != "text":
+        return [_run(run, style_id)]
+    pieces = split_emoji(run.text)
+    if len(pieces) == 1 and not pieces[0][0]:
+        return [_run(run, style_id)]
+    return [_run(replace(run, text=text), style_id, EMOJI_FONT if emoji else None) for emoji, text in pieces]
+
+
+def _run(run: Run, style_id: str | None, font: str | None = None):
     r = OxmlElement("w:r")
     rpr = OxmlElement("w:rPr")
     if style_id:
         rpr.append(_w("w:rStyle", val=style_id))
+    if font:
+        rpr.append(_w("w:rFonts", ascii=font, hAnsi=font, eastAsia=font, cs=font))
     if run.bold:
         rpr.append(OxmlElement("w:b"))
         rpr.append(OxmlElement("w:bCs"))

@@ -11,7 +11,6 @@ files from the theme's own folders.
 from __future__ import annotations
 
 import os
-import re
 import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +21,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from resumec.docx.text import DateStyle, display_url, format_date, format_range, safe_url, tel_url, xml_text
+from resumec.docx import budget, inline
+from resumec.docx.text import (DateStyle, display_url, format_date, format_range, isolate_bidi, safe_url, tel_url,
+                               xml_text)
 from resumec.errors import InputError
 from resumec.theme import Theme
 
@@ -31,15 +32,40 @@ _REMOVED_FILTERS = ("safe", "urlize")
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox, but an unsafe attribute is an error, not a blank.
+    """Jinja2's immutable sandbox, but an unsafe attribute is an error, not a blank,
+    and every operation runs under the render's time and size budget (budget.py).
 
     The stock sandbox returns an Undefined for `x.__class__` (also inside
     `"{0.__class__}".format(x)`), which prints as nothing: safe, but a theme
     author probing the sandbox should be told, with the template line.
     """
 
+    code_generator_class = budget.BudgetCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
     def unsafe_undefined(self, obj: Any, attribute: str):  # type: ignore[override]
         raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is not allowed")
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:  # type: ignore[override]
+        budget.check_binop(operator, left, right)
+        return budget.produced(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # noqa: N805
+        budget.tick()
+        args = budget.guard_call(__obj, args, kwargs)
+        return budget.produced(super().call(__context, __obj, *args, **kwargs))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:  # type: ignore[override]
+        budget.tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:  # type: ignore[override]
+        budget.tick()
+        value = super().getitem(obj, argument)
+        return budget.produced(value) if isinstance(argument, slice) else value
+
+    def wrap_str_format(self, value: Any):  # type: ignore[override]
+        return budget.checked_str_format(self, value)
 
 
 class _ThemeLoader(FileSystemLoader):
@@ -58,7 +84,8 @@ class _ThemeLoader(FileSystemLoader):
 
 
 def to_markup(value: Any) -> Markup:
-    """Any value as safe markup: text is escaped, \\n becomes <br/>, tabs spaces.
+    """Any value as safe markup: text is escaped, \\n becomes <br/>, tabs spaces,
+    and a line with bidi controls or RTL script is isolated from its neighbours.
 
     Markup (from our own helpers) passes through, minus characters XML cannot hold.
     """
@@ -67,19 +94,15 @@ def to_markup(value: Any) -> Markup:
     if isinstance(value, Markup):
         return Markup(xml_text(str(value)))
     text = xml_text(value).replace("\t", " ")
+    return Markup("<br/>").join(escape(isolate_bidi(line)) for line in text.split("\n"))
+
+
+def _lines_markup(text: str) -> Markup:
+    """Text already cleaned and isolated (by md) as markup."""
     return Markup("<br/>").join(escape(line) for line in text.split("\n"))
 
 
 # --- Markdown (inline subset) ------------------------------------------------
-
-_MD = re.compile(
-    r"(?P<esc>\\[\\*\[\]()_`])"
-    r"|\[(?P<ltext>[^\[\]\n]+)\]\((?P<lurl>(?:[^()\s]|\([^()\s]*\))+)\)"
-    r"|\*\*\*(?=\S)(?P<boldital>.+?)(?<=\S)\*\*\*"
-    r"|\*\*(?=\S)(?P<bold>.+?)(?<=\S)\*\*"
-    r"|\*(?=[^\s*])(?P<ital>(?:\*\*(?=\S).+?(?<=\S)\*\*|[^*])+?)(?<=\S)\*(?!\*)",
-    re.DOTALL,
-)
 
 
 def md(value: Any) -> Markup:
@@ -87,34 +110,34 @@ def md(value: Any) -> Markup:
 
     Works on the raw string and escapes each plain piece, so data can never
     create markup; markers that match are consumed, unmatched ones print as is.
+    The parser (inline.py) is linear in the length of the text.
     """
     if value is None or isinstance(value, Undefined):
         return Markup("")
     text = xml_text(value).replace("\t", " ")
-    return _md(text, links=True)
+    if "\n" in text:
+        text = "\n".join(isolate_bidi(line) for line in text.split("\n"))
+    else:
+        text = isolate_bidi(text)
+    return _inline_markup(inline.parse(text))
 
 
-def _md(text: str, links: bool) -> Markup:
+def _inline_markup(nodes: tuple[inline.Node, ...]) -> Markup:
     out: list[Markup] = []
-    pos = 0
-    for m in _MD.finditer(text):
-        if m.group("ltext") is not None and not links:
-            continue  # no links inside link text; the brackets print literally
-        out.append(to_markup(text[pos : m.start()]))
-        if m.group("esc") is not None:
-            out.append(to_markup(m.group("esc")[1]))
-        elif m.group("ltext") is not None:
-            inner = _md(m.group("ltext"), links=False)
-            url = safe_url(m.group("lurl"))
+    for node in nodes:
+        if node.kind == "text":
+            out.append(_lines_markup(node.text))
+            continue
+        inner = _inline_markup(node.children)
+        if node.kind == "a":
+            url = safe_url(node.url)
             out.append(Markup('<a href="{}">{}</a>').format(url, inner) if url else inner)
-        elif m.group("boldital") is not None:
-            out.append(Markup("<b><i>{}</i></b>").format(_md(m.group("boldital"), links)))
-        elif m.group("bold") is not None:
-            out.append(Markup("<b>{}</b>").format(_md(m.group("bold"), links)))
+        elif node.kind == "bi":
+            out.append(Markup("<b><i>{}</i></b>").format(inner))
+        elif node.kind == "b":
+            out.append(Markup("<b>{}</b>").format(inner))
         else:
-            out.append(Markup("<i>{}</i>").format(_md(m.group("ital"), links)))
-        pos = m.end()
-    out.append(to_markup(text[pos:]))
+            out.append(Markup("<i>{}</i>").format(inner))
     return Markup("").join(out)
 
 
@@ -145,7 +168,7 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         loader=_ThemeLoader([r / "templates" for r in roots], roots),
         autoescape=True,
         undefined=ChainableUndefined,
-        finalize=to_markup,
+        finalize=budget.finalize(to_markup),
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
@@ -167,6 +190,8 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         join_nonempty=join_nonempty,
         display_url=display_url,
     )
+    env.globals["lipsum"] = budget.capped_lipsum(env.globals["lipsum"])
+    budget.budget_filters(env.filters)
     return env
 
 
@@ -175,7 +200,11 @@ def _plain(value: Any) -> Any:
 
 
 def render(env: ImmutableSandboxedEnvironment, theme: Theme, name: str, context: Mapping[str, Any]) -> str:
-    """Render one template, turning any Jinja2 failure into an InputError at its line."""
+    """Render one template, turning any Jinja2 failure into an InputError at its line.
+
+    Each render gets its own time and size budget (budget.py), so every path
+    that builds a DOCX (compile, batch, watch, the service) is bounded.
+    """
     try:
         template = env.get_template(name)
     except TemplateNotFound:
@@ -184,14 +213,20 @@ def render(env: ImmutableSandboxedEnvironment, theme: Theme, name: str, context:
                          + ")") from None
     except TemplateSyntaxError as exc:
         raise InputError(f"{_where(theme, exc.filename, exc.lineno)}: {exc.message}") from None
+    token = budget.CURRENT.set(budget.Budget.start())
     try:
         return template.render(context)
     except TemplateSyntaxError as exc:  # an {% include %} of a broken file
         raise InputError(f"{_where(theme, exc.filename, exc.lineno)}: {exc.message}") from None
+    except budget.TemplateBudgetError as exc:
+        filename, line = _template_frame(exc, template.filename)
+        raise InputError(f"{_where(theme, filename, line)}: {exc}") from None
     except (TemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError, ZeroDivisionError,
-            OverflowError, RecursionError) as exc:
+            OverflowError, RecursionError, MemoryError) as exc:
         filename, line = _template_frame(exc, template.filename)
         raise InputError(f"{_where(theme, filename, line)}: {type(exc).__name__}: {exc}") from None
+    finally:
+        budget.CURRENT.reset(token)
 
 
 def _where(theme: Theme, filename: str | None, line: int | None) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from resumec.validate import url_problem
+
 # XML 1.0 allows \t \n \r, U+0020–U+D7FF, U+E000–U+FFFD and U+10000–U+10FFFF.
 # Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) cannot appear in
 # a DOCX part at all, so it is dropped rather than letting lxml refuse the file.
@@ -35,11 +37,79 @@ def xml_text(value: Any) -> str:
     return _NOT_XML.sub("", text)
 
 
+# Bidi: the explicit formatting characters, and the right-to-left scripts (Hebrew, Arabic, Syriac,
+# Thaana, N'Ko, Samaritan, Mandaic, their presentation forms, and the historic RTL blocks).
+_EMBEDDINGS = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO, closed by PDF
+_ISOLATES = frozenset("\u2066\u2067\u2068")  # LRI RLI FSI, closed by PDI
+_PDF, _FSI, _PDI = "\u202c", "\u2068", "\u2069"
+_BIDI = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe"
+                   "\U00010800-\U00010fff\U0001e800-\U0001efff]")
+
+
+def isolate_bidi(line: str) -> str:
+    """One line of a field, unable to reorder its neighbours: for text with bidi controls or RTL script.
+
+    A stray U+202E (RIGHT-TO-LEFT OVERRIDE) in one field would otherwise run on
+    to the end of the paragraph and mirror the fields after it. Unclosed
+    embeddings and isolates are closed, closers without an opener are dropped
+    (they would close ours), and the whole is wrapped in FSI…PDI, which also
+    keeps an RTL field's direction from spilling onto neutral neighbours.
+    Lines without any of these characters are returned unchanged, so ordinary
+    résumés stay byte-identical.
+    """
+    if not _BIDI.search(line):
+        return line
+    out: list[str] = []
+    stack: list[str] = []  # open initiators, innermost last
+    for c in line:
+        if c in _EMBEDDINGS or c in _ISOLATES:
+            stack.append(c)
+        elif c == _PDF:
+            if not stack or stack[-1] not in _EMBEDDINGS:
+                continue  # nothing of ours to close
+            stack.pop()
+        elif c == _PDI:
+            if not any(o in _ISOLATES for o in stack):
+                continue
+            while stack.pop() not in _ISOLATES:  # a PDI also closes the embeddings inside its isolate
+                pass
+        out.append(c)
+    closers = "".join(_PDI if o in _ISOLATES else _PDF for o in reversed(stack))
+    return _FSI + "".join(out) + closers + _PDI
+
+
+# Emoji: the pictograph planes (U+1F000–1FAFF: faces, people, objects, flags, skin tones), older
+# symbols when followed by VS16 (U+FE0F, "show as emoji"), and what glues sequences together
+# (ZWJ, VS16, the keycap mark, tag characters).
+_EMOJI_RUN = re.compile(
+    "(?:[\U0001F000-\U0001FAFF]|[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u00a9\u00ae\u203c\u2049#*0-9]\ufe0f)"
+    "(?:[\U0001F000-\U0001FAFF\u200d\ufe0f\u20e3\U000E0020-\U000E007F]"
+    "|[\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff]\ufe0f)*"
+)
+
+
+def split_emoji(text: str) -> list[tuple[bool, str]]:
+    """(is_emoji, piece) in order; one (False, text) piece when there is no emoji."""
+    pieces: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _EMOJI_RUN.finditer(text):
+        if match.start() > pos:
+            pieces.append((False, text[pos : match.start()]))
+        pieces.append((True, match.group()))
+        pos = match.end()
+    if pos < len(text) or not pieces:
+        pieces.append((False, text[pos:]))
+    return pieces
+
+
 def safe_url(url: Any) -> str | None:
-    """The URL if its scheme is http, https, mailto or tel; otherwise None.
+    """The URL if its scheme is http, https, mailto or tel and it passes the
+    url-field check (a host for http/https, parseable); otherwise None.
 
     Whitespace and control characters are removed first, as browsers do, so
-    " java\\tscript:" cannot slip past the scheme check.
+    " java\\tscript:" cannot slip past the scheme check. The same rules apply
+    to url fields, Markdown links and template links, so "https:javascript:x"
+    is never a link anywhere.
     """
     if not isinstance(url, str):
         return None
@@ -47,7 +117,7 @@ def safe_url(url: Any) -> str | None:
     match = _SCHEME.match(cleaned)
     if not match or match.group(1).lower() not in SAFE_SCHEMES:
         return None
-    if len(cleaned) <= len(match.group(0)):
+    if len(cleaned) <= len(match.group(0)) or url_problem(cleaned) is not None:
         return None
     return cleaned
 
