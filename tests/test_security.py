@@ -27,6 +27,7 @@ ESCAPES = {
 def evil_theme(tmp_path) -> Path:
     proc = run_cli("theme", "new", "evil", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
+    (tmp_path / "evil" / "templates").mkdir(exist_ok=True)  # classic's templates are the base theme's
     return tmp_path / "evil"
 
 
