@@ -244,10 +244,11 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
 
 def _locate_parent(extends: str, child_root: Path, shown: str) -> tuple[Path, str]:
     """`extends` names a built-in theme, or a folder relative to the child theme."""
-    if "/" not in extends and not extends.startswith(".") and (_NAME_RE.match(extends) or extends.startswith("_")):
+    if "/" not in extends and not extends.startswith("."):
         if _is_builtin(extends):
             return BUILTIN_DIR / extends, f"themes/{extends}"
-        raise InputError(f"{shown}: extends unknown theme {extends!r} (available: {_available()})")
+        if _NAME_RE.match(extends) or not (child_root / extends).is_dir():
+            raise InputError(f"{shown}: extends unknown theme {extends!r} (available: {_available()})")
     path = child_root / extends
     if not path.is_dir():
         raise InputError(f"{shown}: extends {extends!r}, but {path} is not a folder")

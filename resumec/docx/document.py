@@ -19,9 +19,9 @@ from typing import Any
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from markupsafe import Markup
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from markupsafe import Markup
 
 from resumec.assets import photo_path
 from resumec.docx.markup import Block, MarkupError, Run, parse
