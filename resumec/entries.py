@@ -91,6 +91,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Section:
+    """One section as printed: its heading and its entries, all of one shape."""
+
     key: str  # "work", "skills", …
     title: str  # the heading, after --sections, meta.sections and the theme's words
     shape: str  # ENTRY, GROUP or QUOTE
@@ -122,9 +124,11 @@ def resume_model(data: Mapping[str, Any], order: Iterable[tuple[str, str]]) -> R
 
 def section_entries(key: str, items: Any) -> tuple[Entry, ...]:
     """A section's items as entries; items that are not objects or hold nothing printable are dropped."""
+    mapper = _MAPPERS.get(key)
+    if mapper is None:
+        raise ValueError(f"unknown section {key!r}")
     if not isinstance(items, list):
         return ()
-    mapper = _MAPPERS[key]
     return tuple(entry for entry in (mapper(item) for item in items if isinstance(item, Mapping)) if entry)
 
 

@@ -163,6 +163,8 @@ def test_items_with_nothing_to_print_are_dropped():
     assert section_entries("work", [{"x-internal": "not printed"}]) == ()
     assert section_entries("work", "not a list") == ()
     assert section_entries("references", [{"name": "N"}])[0].name == "N"
+    with pytest.raises(ValueError, match="unknown section 'basics'"):
+        section_entries("basics", [{"name": "N"}])
 
 
 def test_dates_and_entries_are_falsy_when_empty():
