@@ -53,6 +53,10 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "themes"
 SHARED_LOCALES_DIR = BUILTIN_DIR / "_locales"
 BASE_LANGUAGE = "en"
 THEME_FILE = "theme.toml"
+# The theme the built-in ones extend: the templates of every entry shape and the
+# styles they use. Reachable by name (`extends = "_base"`), never listed.
+BASE_THEME = "_base"
+DEFAULT_HEADING_STYLE = "Heading 1"
 _MAX_EXTENDS_DEPTH = 8
 # Bounds on what loading a theme may read: built-in theme.toml files are ~8 kB,
 # whole theme folders ~20 kB in a dozen files.
@@ -61,6 +65,7 @@ MAX_THEME_FILES = 1000
 MAX_THEME_BYTES = 20 * 1000 * 1000
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HIDDEN_NAME_RE = re.compile(r"^_[a-z0-9][a-z0-9_-]*$")  # built-in, but not a theme to pick: "_base"
 _HEX_RE = re.compile(r"^#?[0-9A-Fa-f]{6}$")
 _LENGTH_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(pt|cm|mm|in)\s*$")
 _TOML_POS_RE = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
@@ -176,7 +181,7 @@ def _locate(spec: str) -> tuple[Path, str]:
     if not spec or not spec.strip():
         raise InputError(f"empty theme name (available: {_available()})")
     looks_like_path = "/" in spec or os.sep in spec or spec.startswith(".")
-    if not looks_like_path and _NAME_RE.match(spec) and (BUILTIN_DIR / spec).is_dir():
+    if not looks_like_path and _is_builtin(spec):
         return BUILTIN_DIR / spec, f"themes/{spec}"
     path = Path(spec).expanduser()
     if looks_like_path or path.is_dir():
@@ -184,6 +189,13 @@ def _locate(spec: str) -> tuple[Path, str]:
             raise InputError(f"theme folder {spec} does not exist")
         return path, spec.rstrip("/\\") or spec
     raise InputError(f"unknown theme {spec!r} (available: {_available()}; or give a path to a theme folder)")
+
+
+def _is_builtin(name: str) -> bool:
+    """A listed built-in theme ("classic") or a hidden one ("_base"); never "_locales"."""
+    if _NAME_RE.match(name):
+        return (BUILTIN_DIR / name).is_dir()
+    return bool(_HIDDEN_NAME_RE.match(name)) and (BUILTIN_DIR / name / THEME_FILE).is_file()
 
 
 def _available() -> str:
@@ -216,7 +228,7 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
     config["theme"] = own.get("theme", {})
     if isinstance(config.get("locales", {}), dict):
         config["locales"] = _merge_locales(shared, config.get("locales", {}))
-    problems = _validate(config)
+    problems = _validate(config) + _validate_layout(config)
     if problems:
         raise InputError(f"{shown}: invalid theme", _located(problems, root / THEME_FILE, shown))
 
@@ -240,10 +252,11 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
 
 def _locate_parent(extends: str, child_root: Path, shown: str) -> tuple[Path, str]:
     """`extends` names a built-in theme, or a folder relative to the child theme."""
-    if "/" not in extends and not extends.startswith(".") and _NAME_RE.match(extends):
-        if (BUILTIN_DIR / extends).is_dir():
+    if "/" not in extends and not extends.startswith("."):
+        if _is_builtin(extends):
             return BUILTIN_DIR / extends, f"themes/{extends}"
-        raise InputError(f"{shown}: extends unknown theme {extends!r} (available: {_available()})")
+        if _NAME_RE.match(extends) or not (child_root / extends).is_dir():
+            raise InputError(f"{shown}: extends unknown theme {extends!r} (available: {_available()})")
     path = child_root / extends
     if not path.is_dir():
         raise InputError(f"{shown}: extends {extends!r}, but {path} is not a folder")
@@ -357,6 +370,20 @@ def _merge(base: dict, over: dict) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+def heading_style(config: Mapping[str, Any]) -> str:
+    """The paragraph style the builder writes section headings in; "" when the templates write them."""
+    table = config.get("sections", {})
+    return table.get("heading_style", DEFAULT_HEADING_STYLE) if isinstance(table, Mapping) else DEFAULT_HEADING_STYLE
+
+
+def _validate_layout(config: dict) -> list[str]:
+    """What the builder reads beyond the value tables: the heading style."""
+    value = config.get("sections", {}).get("heading_style") if isinstance(config.get("sections"), dict) else None
+    if value is not None and not isinstance(value, str):
+        return ["[sections] heading_style must be the name of a paragraph style (or \"\" for none)"]
+    return []
 
 
 def _sections(config: dict) -> tuple[str, ...]:

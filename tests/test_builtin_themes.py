@@ -111,7 +111,9 @@ def test_at_least_three_builtin_themes_each_with_a_one_line_description():
     assert set(THEMES) <= set(found)
     for name in THEMES:
         assert found[name].strip() and "\n" not in found[name] and len(found[name]) < 100, name
-    assert "_locales" not in found
+    assert "_locales" not in found and "_base" not in found  # shared parts, not themes to pick
+    listed = run_cli("themes").stdout.decode()
+    assert "_base" not in listed and all(name in listed for name in THEMES)
 
 
 @pytest.mark.parametrize("name", THEMES)
@@ -133,6 +135,25 @@ def test_a_copied_theme_folder_works_standalone(name, tmp_path):
     assert theme.fingerprint == load_theme(name).fingerprint  # same bytes, same output
     document = docx.Document(io.BytesIO(build_docx(FULL, theme, order(theme))))
     assert document.paragraphs[0].text == FULL["basics"]["name"]
+
+
+def test_theme_new_from_modern_still_builds(tmp_path):
+    """The copy keeps `extends = "_base"`, which must still find the installed base."""
+    proc = run_cli("theme", "new", "mine", "--from", "modern", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    folder = tmp_path / "mine"
+    assert 'extends = "_base"' in (folder / "theme.toml").read_text("utf-8")
+    assert sorted(p.name for p in (folder / "templates").iterdir()) == ["entry.xml.j2", "group.xml.j2", "header.xml.j2"]
+    out = tmp_path / "out"
+    proc = run_cli("compile", str(SAMPLES / "photo.json"), "--theme", str(folder), "-o", f"{out}/", "--no-cache")
+    assert proc.returncode == 0, proc.stderr.decode()
+    text = text_of(out / "photo.pdf")
+    assert FULL["references"][0]["name"] in text  # references: the base's quote.xml.j2
+    assert "Languages Go · Java · Python · SQL — Expert" in text  # skills: the copy's own group.xml.j2
+    document = docx.Document(str(out / "photo.docx"))
+    assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"][:2] == ["Summary", "Experience"]
+    assert document.paragraphs[0]._p.find(f".//{qn('w:drawing')}") is not None  # the photo, from the copied header
+    assert load_theme(str(folder)).fingerprint == load_theme("modern").fingerprint  # same bytes, same cache key
 
 
 def test_a_copy_that_extends_a_builtin_by_name_resolves_it(tmp_path):

@@ -478,6 +478,7 @@ def theme_dir(tmp_path: Path) -> Path:
 
 
 def write_template(theme_dir: Path, name: str, text: str) -> None:
+    (theme_dir / "templates").mkdir(exist_ok=True)  # classic has no templates of its own
     (theme_dir / "templates" / name).write_text(text, encoding="utf-8")
 
 
@@ -505,8 +506,8 @@ def test_safe_filter_is_not_available(theme_dir: Path):
 def test_template_outside_the_theme_is_refused(theme_dir: Path, tmp_path: Path):
     secret = tmp_path / "secret.xml.j2"
     secret.write_text("<p>secret</p>", encoding="utf-8")
-    os.symlink(secret, theme_dir / "templates" / "leak.xml.j2")
     write_template(theme_dir, "work.xml.j2", '{% include "leak.xml.j2" %}')
+    os.symlink(secret, theme_dir / "templates" / "leak.xml.j2")
     with pytest.raises(InputError, match="leak.xml.j2"):
         build(MINIMAL, load_theme(str(theme_dir)), ["work"])
     write_template(theme_dir, "work.xml.j2", '{% include "../../secret.xml.j2" %}')
@@ -515,8 +516,12 @@ def test_template_outside_the_theme_is_refused(theme_dir: Path, tmp_path: Path):
 
 
 def test_missing_template_and_undefined_style(theme_dir: Path):
-    (theme_dir / "templates" / "work.xml.j2").unlink()
-    with pytest.raises(InputError, match="has no template work.xml.j2"):
+    toml = theme_dir / "theme.toml"
+    toml.write_text(toml.read_text("utf-8").replace('extends = "_base"', ""), "utf-8")  # no templates anywhere
+    with pytest.raises(InputError, match="has no template header.xml.j2"):
+        build(MINIMAL, load_theme(str(theme_dir)), ["work"])
+    write_template(theme_dir, "header.xml.j2", "<p>{{ basics.name }}</p>")
+    with pytest.raises(InputError, match=r"has no template entry.xml.j2 \(looked in: .*/templates\)"):
         build(MINIMAL, load_theme(str(theme_dir)), ["work"])
     write_template(theme_dir, "work.xml.j2", '<p style="Nonexistent">{{ title }}</p>')
     with pytest.raises(InputError, match="paragraph style 'Nonexistent'"):
@@ -537,13 +542,114 @@ def test_child_theme_overrides_one_template(tmp_path: Path, classic):
     child = tmp_path / "child"
     (child / "templates").mkdir(parents=True)
     (child / "theme.toml").write_text('[theme]\nname = "child"\nextends = "classic"\n[colors]\naccent = "800000"\n')
-    (child / "templates" / "skills.xml.j2").write_text('<p style="Heading 1">{{ title }}!</p>')
+    (child / "templates" / "skills.xml.j2").write_text(
+        '<p>{{ title }}: {{ entries | map(attribute="title") | join_nonempty("; ") }}</p>')
     theme = load_theme(str(child))
     document = read(build(FULL, theme, ["work", "skills"]))
+    texts = [t for _, t in paragraphs(document)]
     headings = [t for s, t in paragraphs(document) if s == "Heading 1"]
-    assert headings == ["Summary", "Experience", "Skills!"]
+    assert headings == ["Summary", "Experience", "Skills"]  # the builder's, not the template's
+    assert texts[-1] == "Skills: Languages; Distributed systems; Infrastructure; Practices"
     color = document.styles["Title"].element.find(f"{qn('w:rPr')}/{qn('w:color')}")
     assert color.get(qn("w:val")) == "800000"
+
+
+# --- composable themes: shapes, overrides, the base, headings --------------------------------
+
+
+def make_theme(folder: Path, toml: str, templates: dict[str, str] | None = None):
+    folder.mkdir(parents=True)
+    (folder / "theme.toml").write_text(toml, "utf-8")
+    if templates:
+        (folder / "templates").mkdir()
+        for name, text in templates.items():
+            (folder / "templates" / name).write_text(text, "utf-8")
+    return load_theme(str(folder))
+
+
+def test_a_theme_extending_the_base_with_no_templates_of_its_own(tmp_path: Path, classic):
+    bare = make_theme(tmp_path / "bare", '[theme]\nname = "bare"\nextends = "_base"\n')
+    document = read(build(FULL, bare))
+    paras = paragraphs(document)
+    headings = [t for s, t in paras if s == "Heading 1"]
+    assert headings == ["Summary"] + [bare.titles[k] for k in bare.sections]  # every section, from the base alone
+    texts = [t for _, t in paras]
+    for expected in ("MSc in Computer Science, Universidade do Porto\tSep 2012 – Jul 2014", "Grade: 18/20 · up.pt",
+                     "Languages (Expert): Go, Java, Python, SQL", "Portuguese — Native",
+                     "— Joana Ribeiro, VP Engineering", "Technologies: Go, Redis, Lua"):
+        assert expected in texts, expected
+    # classic is the base's templates with classic's styles: the same paragraphs, another look.
+    assert paras == paragraphs(read(build(FULL, classic)))
+    assert bare.config["styles"]["Heading 1"].get("border_bottom") is None
+    assert "border_bottom" in classic.config["styles"]["Heading 1"]
+
+
+def test_a_custom_theme_that_overrides_only_one_section(tmp_path: Path):
+    modern = load_theme("modern")
+    custom = make_theme(
+        tmp_path / "mine", '[theme]\nname = "mine"\nextends = "modern"\n',
+        {"references.xml.j2": "{% for e in entries %}<p style=\"Entry Body\">{{ e.name }}: {{ e.quote | md }}</p>"
+                              "{% endfor %}"},
+    )
+    ours, theirs = paragraphs(read(build(FULL, custom))), paragraphs(read(build(FULL, modern)))
+    cut = ours.index(("Heading 1", "References"))
+    assert ours[: cut + 1] == theirs[: cut + 1]  # every other section exactly as modern prints it
+    assert ours[cut + 1 :] == [("Entry Body", f"{FULL['references'][0]['name']}: {FULL['references'][0]['reference']}")]
+    assert theirs[cut + 1 :] == [("Reference", f"“{FULL['references'][0]['reference']}”"),
+                                 ("Reference Name", f"— {FULL['references'][0]['name']}")]
+
+
+def test_the_nearest_theme_decides_which_template_a_section_uses(tmp_path: Path):
+    from resumec.docx.document import section_template
+
+    compact = load_theme("compact")
+    assert section_template(compact, "skills", "group") == "skills.xml.j2"  # compact overrides skills
+    assert section_template(compact, "languages", "group") == "group.xml.j2"
+    assert section_template(compact, "references", "quote") == "quote.xml.j2"
+    assert section_template(load_theme("modern"), "references", "quote") == "quote.xml.j2"  # the base's
+    child = make_theme(tmp_path / "c", '[theme]\nextends = "compact"\n',
+                       {"group.xml.j2": "{% for e in entries %}<p>{{ e.title }}</p>{% endfor %}"})
+    assert section_template(child, "skills", "group") == "group.xml.j2"  # the child redesigned groups
+    texts = [t for _, t in paragraphs(read(build(FULL, child, ["skills", "languages"])))]
+    assert texts[-10:] == ["Skills", "Languages", "Distributed systems", "Infrastructure", "Practices",
+                           "Languages", "Portuguese", "English", "Italian", "日本語 (Japanese)"]
+
+
+def test_headings_come_from_the_builder_in_the_themes_style(tmp_path: Path):
+    theme = make_theme(
+        tmp_path / "h",
+        '[theme]\nextends = "classic"\n[sections]\nheading_style = "Section"\n'
+        '[styles.Section]\nbased_on = "Heading 1"\ncolor = "800000"\n',
+        {"interests.xml.j2": "{# prints nothing #}"},
+    )
+    paras = paragraphs(read(build(FULL, theme)))
+    headings = [t for s, t in paras if s == "Section"]
+    shown = [k for k in theme.sections if k != "interests"]
+    assert headings == ["Summary"] + [theme.titles[k] for k in shown]  # the header's summary heading too
+    assert not [t for s, t in paras if s == "Heading 1"]  # no template writes a heading of its own
+    assert "Interests" not in [t for _, t in paras]  # a section that prints nothing gets no heading
+    # Titles from --sections / meta.sections are escaped text like any other.
+    document = read(build_docx(FULL, theme, [("skills", "<b>Tools</b> & {{ x }}\tnow")]))
+    assert ("Section", "<b>Tools</b> & {{ x }} now") in paragraphs(document)
+
+
+def test_heading_style_empty_leaves_headings_to_the_templates(tmp_path: Path):
+    theme = make_theme(
+        tmp_path / "old",
+        '[theme]\nextends = "classic"\n[sections]\nheading_style = ""\n',
+        {"skills.xml.j2": '<p style="Heading 1">{{ title }}!</p>'},
+    )
+    paras = paragraphs(read(build(FULL, theme, ["work", "skills"])))
+    assert [t for s, t in paras if s == "Heading 1"] == ["Summary", "Skills!"]  # work: no heading at all
+    assert ("Entry Title First", "Staff Software Engineer, Lumen Freight\tMar 2021 – Present") in paras
+
+
+def test_an_undefined_heading_style_is_a_theme_error(tmp_path: Path):
+    theme = make_theme(tmp_path / "bad", '[theme]\nextends = "classic"\n[sections]\nheading_style = "Nope"\n')
+    with pytest.raises(InputError) as info:
+        build(MINIMAL, theme)
+    assert info.value.message == (f"{tmp_path / 'bad'}/theme.toml: [sections] heading_style names paragraph style "
+                                  "'Nope', which neither its [styles] nor Word's defaults define")
 
 
 # --- end to end with LibreOffice ------------------------------------------------------------
@@ -594,6 +700,7 @@ def test_inline_photo_is_sized_and_cropped(tmp_path: Path):
     toml = theme_dir / "theme.toml"
     toml.write_text(toml.read_text("utf-8") + '\n[photo]\nwidth = "2cm"\nheight = "2cm"\n', "utf-8")
     header = theme_dir / "templates" / "header.xml.j2"
+    header.parent.mkdir()
     header.write_text('<p style="Title">{{ basics.name }}<tab/><photo/></p>', "utf-8")
     shutil.copy(ROOT / "samples" / "photo.png", tmp_path / "me.png")  # 240×300: taller than the box
     theme = load_theme(str(theme_dir))

@@ -27,6 +27,7 @@ ESCAPES = {
 def evil_theme(tmp_path) -> Path:
     proc = run_cli("theme", "new", "evil", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
+    (tmp_path / "evil" / "templates").mkdir(exist_ok=True)  # classic's templates are the base theme's
     return tmp_path / "evil"
 
 
@@ -44,8 +45,7 @@ def test_theme_cannot_reach_python_files_or_environment(evil_theme, tmp_path, na
 
 
 def test_symlinked_template_outside_theme_is_refused(evil_theme, tmp_path):
-    target = evil_theme / "templates" / "work.xml.j2"
-    target.unlink()
+    target = evil_theme / "templates" / "work.xml.j2"  # an override of the work section
     outside = tmp_path / "outside.xml.j2"
     outside.write_text("<p>leaked</p>")
     target.symlink_to(outside)
@@ -53,6 +53,7 @@ def test_symlinked_template_outside_theme_is_refused(evil_theme, tmp_path):
                    "--format", "docx", "--no-cache")
     assert proc.returncode == 1, proc.stderr
     assert b"Traceback" not in proc.stderr
+    assert b"work.xml.j2" in proc.stderr and not (tmp_path / "o").exists()
 
 
 def test_theme_extends_cannot_escape(evil_theme, tmp_path):

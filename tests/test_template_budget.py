@@ -63,6 +63,7 @@ def theme(tmp_path) -> Path:
 
 
 def compile_with(theme: Path, tmp_path: Path, template: str) -> subprocess.CompletedProcess:
+    (theme / "templates").mkdir(exist_ok=True)  # a theme extending the base has none of its own
     (theme / "templates" / "work.xml.j2").write_text("{# hostile #}\n" + template + "\n")
     env = dict(os.environ)
     return subprocess.run(

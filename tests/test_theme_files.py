@@ -6,12 +6,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from resumec.entries import SHAPES
 from resumec.errors import InputError
 from resumec.theme import (
+    BASE_THEME,
     BUILTIN_DIR,
     SECTION_KEYS,
     builtin_themes,
@@ -93,10 +96,14 @@ def test_fingerprint_is_content_based(theme_copy: Path):
     assert copy.fingerprint == classic.fingerprint  # same bytes, different place
     assert load_theme(str(theme_copy)).fingerprint == copy.fingerprint  # stable
 
-    template = theme_copy / "templates" / "work.xml.j2"
-    template.write_text(template.read_text("utf-8") + "\n", encoding="utf-8")
+    template = theme_copy / "templates" / "work.xml.j2"  # classic has none of its own: add one
+    template.parent.mkdir()
+    template.write_text("<p>{{ title }}</p>\n", encoding="utf-8")
+    overridden = load_theme(str(theme_copy)).fingerprint
+    assert overridden != copy.fingerprint
+    template.write_text("<p>{{ title }}</p>\n\n", encoding="utf-8")
     edited = load_theme(str(theme_copy)).fingerprint
-    assert edited != copy.fingerprint
+    assert edited != overridden
 
     (theme_copy / "templates" / "extra.xml.j2").write_text("", encoding="utf-8")
     added = load_theme(str(theme_copy)).fingerprint
@@ -304,11 +311,88 @@ def test_shared_locales_are_part_of_the_fingerprint(tmp_path: Path, monkeypatch)
     assert localized(theme.config, "de")["dates"]["present"] == "jetzt"
 
 
-def test_every_builtin_theme_loads_and_is_self_contained():
+def test_every_builtin_theme_extends_the_base_and_has_a_template_for_every_section():
+    base = (BUILTIN_DIR / BASE_THEME).resolve()
     for name, description in builtin_themes():
         theme = load_theme(name)
         assert description, name
-        assert theme.search_path == (theme.root,), name  # a copy needs nothing but its own folder
+        # A copy needs its own folder and the base, which `extends = "_base"` finds by name.
+        assert [p.resolve() for p in theme.search_path] == [theme.root.resolve(), base], name
+        folders = [root / "templates" for root in theme.search_path]
         for key in SECTION_KEYS:
-            assert (theme.root / "templates" / f"{key}.xml.j2").is_file(), (name, key)
-        assert (theme.root / "templates" / "header.xml.j2").is_file()
+            candidates = (f"{key}.xml.j2", f"{SHAPES[key]}.xml.j2")
+            assert any((folder / c).is_file() for folder in folders for c in candidates), (name, key)
+        assert any((folder / "header.xml.j2").is_file() for folder in folders), name
+
+
+# --- the base theme: hidden, reachable by extends, part of every fingerprint ----------------
+
+
+def test_the_base_is_not_listed_but_extends_and_theme_spec_reach_it(tmp_path: Path):
+    assert BASE_THEME not in dict(builtin_themes())
+    assert "_locales" not in dict(builtin_themes())
+    base = load_theme(BASE_THEME)
+    assert base.search_path == (base.root,)
+    folder = write_toml(tmp_path / "mine", '[theme]\nname = "mine"\nextends = "_base"\n')
+    theme = load_theme(str(folder))
+    assert theme.search_path[1].resolve() == base.root.resolve()
+    assert theme.config["styles"]["Entry Title"] == base.config["styles"]["Entry Title"]
+    assert theme.display(base.root / "templates" / "entry.xml.j2") == "themes/_base/templates/entry.xml.j2"
+    for hidden in ("_locales", "_nonesuch"):
+        write_toml(tmp_path / "bad", f'[theme]\nextends = "{hidden}"\n')
+        with pytest.raises(InputError, match=f"extends unknown theme '{hidden}'"):
+            load_theme(str(tmp_path / "bad"))
+    with pytest.raises(InputError, match="unknown theme '_locales'"):
+        load_theme("_locales")
+
+
+@pytest.fixture
+def builtin_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A writable copy of every built-in theme (and the base) standing in for the installed ones."""
+    import resumec.theme as theme_module
+
+    copy = tmp_path / "themes"
+    shutil.copytree(BUILTIN_DIR, copy)
+    monkeypatch.setattr(theme_module, "BUILTIN_DIR", copy)
+    monkeypatch.setattr(theme_module, "SHARED_LOCALES_DIR", copy / "_locales")
+    return copy
+
+
+def test_the_fingerprint_covers_the_base(builtin_copy: Path, tmp_path: Path):
+    child = write_toml(tmp_path / "child", '[theme]\nextends = "classic"\n')
+    before = {name: load_theme(name).fingerprint for name in ("classic", "modern", "compact", str(child))}
+    template = builtin_copy / BASE_THEME / "templates" / "quote.xml.j2"
+    template.write_text(template.read_text("utf-8") + "\n", "utf-8")
+    after = {name: load_theme(name).fingerprint for name in before}
+    for name in before:
+        assert after[name] != before[name], name
+    toml = builtin_copy / BASE_THEME / "theme.toml"
+    toml.write_text(toml.read_text("utf-8") + "\n# a comment\n", "utf-8")
+    assert load_theme("modern").fingerprint != after["modern"]
+
+
+def test_the_base_adds_nothing_a_builtin_theme_did_not_choose():
+    """Tables merge key by key, so a base property would leak into any built-in that left it out.
+
+    Every page, font and colour key, and every property of every style the base
+    defines, must be set by each built-in theme that has that table or style itself.
+    """
+    base = tomllib.loads((BUILTIN_DIR / BASE_THEME / "theme.toml").read_text("utf-8"))
+    for name, _ in builtin_themes():
+        own = tomllib.loads((BUILTIN_DIR / name / "theme.toml").read_text("utf-8"))
+        assert own["theme"]["extends"] == BASE_THEME, name
+        for table in ("page", "fonts", "colors"):
+            assert set(base[table]) <= set(own.get(table, {})), (name, table)
+        assert set(base["page"]["margins"]) <= set(own["page"]["margins"]), name
+        for style, props in base["styles"].items():
+            if style in own.get("styles", {}):
+                missing = set(props) - set(own["styles"][style])
+                assert not missing, (name, style, missing)
+
+
+def test_heading_style_must_be_a_string(tmp_path: Path):
+    folder = write_toml(tmp_path / "t", "[sections]\nheading_style = 1\n")
+    with pytest.raises(InputError) as info:
+        load_theme(str(folder))
+    assert any("[sections] heading_style must be the name of a paragraph style" in line
+               for line in info.value.lines()), info.value.lines()

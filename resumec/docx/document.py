@@ -21,16 +21,19 @@ import docx
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from markupsafe import Markup
 
 from resumec.assets import load_photo
 from resumec.docx.markup import Block, MarkupError, Run, parse
-from resumec.docx.render import make_environment, render
+from resumec.docx.render import make_environment, render, to_markup
 from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
-from resumec.docx.text import has_content, split_emoji, xml_text
+from resumec.docx.text import split_emoji, xml_text
+from resumec.entries import Section, resume_model
 from resumec.errors import InputError
-from resumec.theme import Theme, length_pt, localized
+from resumec.theme import DEFAULT_HEADING_STYLE, THEME_FILE, Theme, heading_style, length_pt, localized
 
 HEADER_TEMPLATE = "header.xml.j2"
+TEMPLATE_SUFFIX = ".xml.j2"
 _ZIP_MIN = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAX = (2107, 12, 31, 23, 59, 58)
 _EMU_PER_PT = 12700
@@ -56,9 +59,11 @@ def build_docx(
     """
     config = localized(theme.config, lang)
     env = make_environment(theme, config)
-    basics = data.get("basics") if isinstance(data.get("basics"), Mapping) else {}
+    model = resume_model(data, sections)
+    basics = model.basics
     titles = {**config.get("titles", {}), **theme_titles(theme, config)}
     picture = _load_photo(data, base_dir, config.get("photo", {}))
+    headings = heading_style(config)
     common = {
         "resume": data,
         "basics": basics,
@@ -66,22 +71,21 @@ def build_docx(
         "labels": config.get("labels", {}),
         "theme": config,
         "photo": picture is not None,
+        "heading_style": headings or DEFAULT_HEADING_STYLE,
     }
 
     blocks: list[Block] = _blocks(env, theme, HEADER_TEMPLATE, common, photo=picture is not None)
-    for key, title in sections:
-        items = data.get(key)
-        if not isinstance(items, list):
-            continue
-        items = [item for item in items if has_content(item)]
-        if not items:
-            continue
-        context = {**common, "section": key, "title": title, "items": items}
-        blocks += _blocks(env, theme, f"{key}.xml.j2", context, photo=picture is not None)
+    for section in model.sections:
+        blocks += _section_blocks(env, theme, section, common, headings, photo=picture is not None)
 
     document = docx.Document()
     doc_lang = lang or config.get("theme", {}).get("lang", "en-US")
     style_map = apply_theme(document, config, paper=paper, lang=doc_lang)
+    if headings and headings not in style_map.paragraph:
+        raise InputError(
+            f"{theme.display(theme.root / THEME_FILE)}: [sections] heading_style names paragraph style "
+            f"{headings!r}, which neither its [styles] nor Word's defaults define"
+        )
     alt = f"Photo of {_plain(basics.get('name'))}" if _plain(basics.get("name")) else "Photo"
     _write_blocks(document, blocks, style_map, theme, picture, alt)
     _core_properties(document, data, basics, epoch)
@@ -94,6 +98,42 @@ def theme_titles(theme: Theme, config: Mapping[str, Any]) -> dict[str, str]:
     """Section titles after the locale overlay (every section key present)."""
     given = config.get("titles", {})
     return {key: given.get(key, default) for key, default in theme.titles.items()}
+
+
+def _section_blocks(env, theme: Theme, section: Section, common: Mapping[str, Any], headings: str, *,
+                    photo: bool) -> list[Block]:
+    """A section's heading (written here, in the theme's heading style) and its entries (from a template).
+
+    A section whose template prints nothing gets no heading either.
+    """
+    context = {
+        **common,
+        "section": section.key,
+        "title": section.title,
+        "shape": section.shape,
+        "entries": section.entries,
+        "items": [entry.raw for entry in section.entries],
+    }
+    body = _blocks(env, theme, section_template(theme, section.key, section.shape), context, photo=photo)
+    if not body or not headings:
+        return body
+    heading = Markup('<p style="{}">{}</p>').format(headings, to_markup(section.title))
+    return parse(str(heading)) + body
+
+
+def section_template(theme: Theme, key: str, shape: str) -> str:
+    """`<key>.xml.j2` if the theme overrides the section, else `<shape>.xml.j2`.
+
+    Folders are searched nearest first (the theme, then what it extends), and
+    within a folder the section's own template wins: a child's `group.xml.j2`
+    beats its parent's `skills.xml.j2`, the child having redesigned the shape.
+    """
+    names = (f"{key}{TEMPLATE_SUFFIX}", f"{shape}{TEMPLATE_SUFFIX}")
+    for root in theme.search_path or (theme.root,):
+        for name in names:
+            if (root / "templates" / name).is_file():
+                return name
+    return names[1]  # missing everywhere: render() reports it, naming the folders it looked in
 
 
 def _blocks(env, theme: Theme, name: str, context: Mapping[str, Any], *, photo: bool) -> list[Block]:

@@ -22,8 +22,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from resumec.docx import budget, inline
-from resumec.docx.text import (DateStyle, display_url, format_date, format_range, isolate_bidi, safe_url, tel_url,
-                               xml_text)
+from resumec.docx.text import (DateStyle, display_url, format_date, format_dates, format_range, isolate_bidi, safe_url,
+                               tel_url, xml_text)
 from resumec.errors import InputError
 from resumec.theme import Theme
 
@@ -179,6 +179,7 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
     env.filters.update(
         md=md,
         date=lambda d: format_date(d, dates),
+        dates=lambda d: format_dates(d, dates),
         display_url=display_url,
         tel=tel_url,
         join_nonempty=join_nonempty,

@@ -253,3 +253,11 @@ def format_range(start: Any, end: Any, style: DateStyle) -> str:
     if first == last:
         return first
     return f"{first}{style.separator}{last}"
+
+
+def format_dates(dates: Any, style: DateStyle) -> str:
+    """An entry's `Dates` (resumec.entries): its single date, or its range."""
+    single = getattr(dates, "single", "")
+    if single:
+        return format_date(single, style)
+    return format_range(getattr(dates, "start", ""), getattr(dates, "end", ""), style)
