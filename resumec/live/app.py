@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import html
 import json
+import logging
 import socket
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,9 @@ def _page(server: LiveServer) -> bytes:
 
 async def start(server: LiveServer, hub: _Hub, socks: list[socket.socket]) -> web.AppRunner:
     """Build the app and serve it on the already-bound sockets; returns the runner to clean up."""
+    # aiohttp logs bad requests with tracebacks; with no handler Python would print them over watch's
+    # terminal. A handler on its logger keeps them out (an app that configures logging still gets them).
+    logging.getLogger("aiohttp").addHandler(logging.NullHandler())
     app = web.Application(middlewares=[_guard], client_max_size=4096)
     app[SERVER] = server
     app[HUB] = hub

@@ -426,7 +426,11 @@ class LiveServer:
             return
         try:
             asyncio.run_coroutine_threadsafe(self._stop(), loop).result(timeout=10)
-        except Exception:  # the loop is already gone, or shutdown hung: the daemon thread dies with us
+        except Exception:  # the loop is already gone, or shutdown hung: stop it regardless
+            pass
+        try:
+            loop.call_soon_threadsafe(loop.stop)
+        except RuntimeError:  # already closed
             pass
         thread.join(timeout=10)
 
@@ -491,11 +495,8 @@ class LiveServer:
             return
 
         async def stop() -> None:
-            self._hub.close()
-            try:
-                await runner.cleanup()
-            finally:
-                loop.stop()
+            self._hub.close()  # ends every stream, so the cleanup need not wait for them
+            await runner.cleanup()
 
         self._stop = stop
         self._loop = loop

@@ -28,7 +28,7 @@
 
   // A handle for tests and for debugging from the console.
   const S = (window.resumecLive = {
-    role: "", state: "connecting", opens: 0, errors: 0, attempts: 0, builds: 0,
+    role: "", state: "connecting", opens: 0, errors: 0, attempts: 0, builds: 0, pings: 0,
     log: [], shown: "", shownAt: 0, lastId: "",
   });
 
@@ -249,6 +249,7 @@
         if (es !== source) return;
         lastSeen = Date.now();
         if (ev.lastEventId) S.lastId = ev.lastEventId;
+        if (type === "ping") S.pings++;
         if (type === "hello" || type === "ping") return;
         const data = JSON.parse(ev.data);
         handle(type, data);
