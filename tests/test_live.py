@@ -475,7 +475,7 @@ def test_a_killed_and_restarted_server_reconnects_the_open_tab(browser, rendered
     env = {"RESUMEC_RUNTIME_DIR": str(tmp_path / "run")}
     watched = tmp_path / "resume.json"
     watched.write_text("{}")
-    args = ("--watched", str(watched), "--title", "resume.json", "--heartbeat", "0.5", "--give-up", "60")
+    args = ("--watched", str(watched), "--title", "resume.json", "--heartbeat", "1", "--give-up", "60")
     first = runners(*args, env=env)
     first.send(rendered["classic"].command())
     assert wait_until(lambda: first.stats()["build"] is not None)
@@ -508,19 +508,20 @@ def test_a_killed_and_restarted_server_reconnects_the_open_tab(browser, rendered
 @needs_browser
 def test_a_silent_stream_is_detected_by_heartbeat_and_reopened(browser, rendered, runners):
     """SIGSTOP freezes the server like a laptop lid: the page notices the missing heartbeats and reconnects."""
-    server = runners("--heartbeat", "0.4", "--give-up", "60")
+    server = runners("--heartbeat", "0.5", "--give-up", "60")
     server.send(rendered["classic"].command())
     assert wait_until(lambda: server.stats()["build"] is not None)
     browser.get(server.url)
     assert wait_js(browser, shows(server.stats()["build"], len(rendered["classic"].pages)))
-    assert page_state(browser)["opens"] == 1
+    opens = page_state(browser)["opens"]
+    assert opens >= 1
 
     server.kill(signal.SIGSTOP)
     try:
         assert wait_js(browser, "window.resumecLive.state === 'reconnecting'")
     finally:
         server.kill(signal.SIGCONT)
-    assert wait_js(browser, "window.resumecLive.state === 'live' && window.resumecLive.opens === 2")
+    assert wait_js(browser, f"window.resumecLive.state === 'live' && window.resumecLive.opens > {opens}")
     server.send(rendered["compact"].command())
     assert wait_js(browser, shows(server.stats()["build"], len(rendered["compact"].pages)))
 
