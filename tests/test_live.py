@@ -678,8 +678,19 @@ def test_wrong_token_and_wrong_host_get_403(live):
     assert raw(port, "/", method="POST")[0] == 403
 
 
+def _have_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def test_the_server_listens_on_loopback_only(live):
-    assert raw(live.port, f"/{live.token}/", address="::1", host=f"[::1]:{live.port}")[0] == 200
+    v6 = _have_ipv6_loopback()
+    if v6:
+        assert raw(live.port, f"/{live.token}/", address="::1", host=f"[::1]:{live.port}")[0] == 200
     listening = []
     for table, family in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 6)):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -687,7 +698,7 @@ def test_the_server_listens_on_loopback_only(live):
             address, port = local.split(":")
             if state == "0A" and int(port, 16) == live.port:
                 listening.append((family, address))
-    assert sorted(listening) == [(4, "0100007F"), (6, "00000000000000000000000001000000")]
+    assert sorted(listening) == [(4, "0100007F")] + ([(6, "00000000000000000000000001000000")] if v6 else [])
 
 
 def test_nothing_outside_the_current_build_can_be_fetched(live, rendered):
@@ -787,6 +798,48 @@ def test_an_unsafe_runtime_directory_is_never_used_to_remember(tmp_path, monkeyp
         assert "cannot remember" in server.note
         assert not (run / "live").exists()
         assert raw(server.port, f"/{server.token}/")[0] == 200  # the preview itself still works
+
+
+def test_the_title_is_text_in_the_page(tmp_path):
+    title = '</title><script>alert(1)</script> __CONFIG__ "x".json'
+    with LiveServer(title) as server:
+        body = raw(server.port, f"/{server.token}/")[2].decode()
+    assert "<script>alert(1)" not in body
+    assert body.count("__CONFIG__") == 3  # <title>, <h1> and the config, each the title as text
+    assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; __CONFIG__ &quot;x&quot;.json" in body
+    config = json.loads(body.split('id="config">', 1)[1].split("</script>", 1)[0])
+    assert config["title"] == title
+
+
+def test_a_build_from_a_real_pipeline_result(tmp_path):
+    """Build.from_result / Build.failed against resumec.compile, as the watch session will call them."""
+    if not have_soffice():
+        pytest.skip("LibreOffice (soffice) is not installed")
+    import resumec
+    from resumec.errors import ResumecError
+    from resumec.pipeline import Options
+
+    resume = tmp_path / "cv.json"
+    shutil.copy(SAMPLES / "full.json", resume)
+    options = Options(formats=("docx", "pdf", "png"), output=tmp_path / "out")
+    for cached in (False, True):
+        build = Build.from_result(resumec.compile(resume, options), seconds=0.5)
+        assert build.ok and build.cached is cached
+        assert [p.name for p in build.pages] == [f"cv-{n}.png" for n in range(1, len(build.pages) + 1)]
+        assert build.pdf.read_bytes()[:5] == b"%PDF-" and build.docx.suffix == ".docx"
+    with LiveServer("cv.json") as server:
+        server.built(build)
+        assert wait_until(lambda: server.stats()["build"] is not None)
+        good = server.stats()["build"]
+        assert raw(server.port, f"/{server.token}/b/{good}/cv.pdf")[2] == build.pdf.read_bytes()
+        assert raw(server.port, f"/{server.token}/b/{good}/page-1.png")[2] == build.pages[0].read_bytes()
+
+    resume.write_text('{"basics": {"name": 7}}')
+    with pytest.raises(ResumecError) as failed:
+        resumec.compile(resume, options)
+    build = Build.failed(failed.value, seconds=0.01)
+    assert not build.ok and [(p.line, p.col, p.path) for p in build.problems] == [(1, 21, "basics.name")]
+    assert Build.from_result(failed.value.result, 0.01).problems == build.problems
 
 
 def test_problems_parse_resumec_error_lines():

@@ -16,8 +16,8 @@ thread when `start()` runs, so only `--serve` ever loads it.
 
 from __future__ import annotations
 
+from resumec.live.browser import open_browser
 from resumec.live.model import Build, Problem
 from resumec.live.server import LiveServer, state_file
-from resumec.live.browser import open_browser
 
 __all__ = ["Build", "LiveServer", "Problem", "open_browser", "state_file"]

@@ -13,6 +13,7 @@ import hmac
 import html
 import json
 import logging
+import re
 import socket
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,9 @@ def _page(server: LiveServer) -> bytes:
     # In a <script type="application/json"> block "</" would end the element: escape "<" in the JSON.
     data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
     template = (resources.files("resumec.live") / "static" / "index.html").read_text("utf-8")
-    return template.replace("__TITLE__", html.escape(server.title)).replace("__CONFIG__", data).encode("utf-8")
+    values = {"__TITLE__": html.escape(server.title), "__CONFIG__": data}
+    # One pass, so a title that contains a placeholder's name stays text.
+    return re.sub("__TITLE__|__CONFIG__", lambda m: values[m.group(0)], template).encode("utf-8")
 
 
 async def start(server: LiveServer, hub: _Hub, socks: list[socket.socket]) -> web.AppRunner:

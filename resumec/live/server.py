@@ -35,7 +35,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,7 +286,7 @@ def bind(port: int | None) -> list[socket.socket]:
 # -- remembering {port, token} per watched file -------------------------------------------
 
 
-def state_file(watched: Path, env: os._Environ | dict[str, str] = os.environ) -> Path:
+def state_file(watched: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> Path:
     """Where the address of the preview of `watched` is remembered (in the private runtime directory)."""
     from resumec.service import runtime_dir
 
