@@ -11,7 +11,8 @@ OUT    ?= out
 # Debian/Ubuntu packages resumec needs at run time and in its tests.
 DEB_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils \
 	fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation fonts-noto-cjk \
-	fonts-symbola fonts-noto-color-emoji
+	fonts-symbola fonts-noto-color-emoji \
+	chromium chromium-driver
 
 .PHONY: run test setup system-deps venv bench clean
 
