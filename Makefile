@@ -10,7 +10,8 @@ OUT    ?= out
 
 # Debian/Ubuntu packages resumec needs at run time and in its tests.
 DEB_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils \
-	fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation fonts-noto-cjk
+	fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation fonts-noto-cjk \
+	redis-server nginx
 
 .PHONY: run test setup system-deps venv bench clean
 
