@@ -91,7 +91,7 @@ def parse_url(url: str, env: Mapping[str, str] | None = None) -> RemoteSpec:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise UsageError(f"--remote-cache: {shown}: {exc}") from None
+        raise UsageError(f"--remote-cache: {shown}: not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise UsageError(

@@ -139,7 +139,7 @@ class HTTPBackend:
         end = time.monotonic() + self.deadline
         try:
             while True:
-                chunk = resp.read(_CHUNK)
+                chunk = resp.read1(_CHUNK)  # what has arrived, so the deadline is checked as bytes trickle in
                 if not chunk:
                     break
                 total += len(chunk)
