@@ -150,6 +150,8 @@ class HTTPBackend:
                 if time.monotonic() > end:
                     self._drop()
                     raise RemoteError(f"download took over {self.deadline:g} s")
+            if not resp.isclosed():
+                resp.read()  # read1 leaves a complete response open; this closes it, so the connection is reusable
         except TimeoutError:
             self._drop()
             raise RemoteError(f"no answer within {self.read_timeout:g} s") from None
