@@ -112,14 +112,14 @@ class NginxServer(Server):
         path.write_bytes(data)
 
 
-def start_redis(root: Path) -> RedisServer:
+def start_redis(root: Path, extra: tuple[str, ...] = ()) -> RedisServer:
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.fail("redis-server is not installed: run `make system-deps`")
     port = free_port()
     argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", REDIS_PASSWORD,
             "--save", "", "--appendonly", "no", "--dir", str(root), "--daemonize", "no",
-            "--protected-mode", "yes", "--loglevel", "warning"]
+            "--protected-mode", "yes", "--loglevel", "warning", *extra]
     server = RedisServer("redis-server", port, root, argv)
     server.start()
     return server

@@ -466,6 +466,31 @@ def test_server_refusing_writes_turns_writes_off_keeps_reads(nginx, built, tmp_p
     assert len(nginx.objects()) == 2
 
 
+def test_redis_acl_users_from_the_docs(built, tmp_path):
+    """docs/ci.md's Redis users: `ci` reads and writes, `pr` only reads (one warning if it tries to write)."""
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    users = [line.split("#")[0].strip().removeprefix("user ") for line in doc.splitlines() if line.startswith("user ")]
+    assert [u.split()[0] for u in users] == ["ci", "pr"]
+    extra = tuple(arg for user in users for arg in ("--user", *user.split()))
+    srv = start_redis(tmp_path / "redis", extra)
+    try:
+        (pkey, pdf_bytes) = built["pdf"]
+        warnings: list[str] = []
+        ci = runner(tmp_path, "ci", open_remote(f"redis://ci:long-random-password@127.0.0.1:{srv.port}/0"), warnings)
+        ci.put(pkey, pdf_bytes, "pdf")
+        assert ci.counts["remote_uploads"] == 1 and warnings == []
+        pr_remote = open_remote(f"redis://pr:other-password@127.0.0.1:{srv.port}/0")
+        pr = runner(tmp_path, "pr", pr_remote, warnings)
+        assert pr.get(pkey, kind="pdf")[1] == pdf_bytes
+        pr.put("d" * 64, b"%PDF-1.7 new", "pdf")
+        pr.put("e" * 64, b"%PDF-1.7 newer", "pdf")
+        assert len(warnings) == 1 and "refuses writes (Redis: this user has no permissions to run the 'set' command)" in warnings[0]
+        assert not pr_remote.down and runner(tmp_path, "pr2", pr_remote, warnings).get(pkey) is not None
+        assert len(srv.objects()) == 2
+    finally:
+        srv.stop()
+
+
 # -- concurrency -------------------------------------------------------------------------------
 
 WRITER = r"""

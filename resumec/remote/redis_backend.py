@@ -8,9 +8,12 @@ oversized value is never transferred in full.
 
 from __future__ import annotations
 
+import re
+
 from resumec.remote.core import Rejected, RemoteError, RemoteSpec, WriteRefused
 
 PREFIX = "resumec/"
+_PIPELINE_PREFIX = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused error: ")
 
 
 class RedisBackend:
@@ -30,7 +33,6 @@ class RedisBackend:
             socket_connect_timeout=connect_timeout,
             socket_timeout=read_timeout,
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
-            client_name="resumec",
         )
 
     def get(self, name: str, limit: int) -> bytes | None:
@@ -67,7 +69,7 @@ class RedisBackend:
         try:
             pipe.execute()
         except (self.errors.ResponseError, self.errors.ReadOnlyError) as exc:  # NOPERM, READONLY replica, OOM
-            raise WriteRefused(f"Redis: {exc}") from None
+            raise WriteRefused(f"Redis: {_PIPELINE_PREFIX.sub('', str(exc))}") from None
         except self.errors.RedisError as exc:
             raise RemoteError(_describe(exc)) from None
 
