@@ -204,8 +204,17 @@ class Hang:
             self.conns.append(conn)  # held open, never read from or written to
 
     def close(self) -> None:
+        """Stop, counting connections still waiting in the backlog too."""
         self._stop.set()
         self._thread.join(timeout=10)
+        self.sock.setblocking(False)
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, OSError):
+                break
+            self.accepted += 1
+            self.conns.append(conn)
         for conn in self.conns:
             conn.close()
         self.sock.close()

@@ -81,7 +81,8 @@ class HTTPBackend:
     # -- plumbing ---------------------------------------------------------------
 
     def _url(self, name: str) -> str:
-        return quote(self.spec.path + name)
+        # The prefix is kept as the user wrote it (percent-escapes included); names are hex.
+        return quote(self.spec.path, safe="/%:@!$&'()*+,;=~-._") + name
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection and whether it is new (a reused one may have been closed by the server)."""
