@@ -12,7 +12,8 @@ OUT    ?= out
 DEB_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils \
 	fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation fonts-noto-cjk \
 	fonts-symbola fonts-noto-color-emoji \
-	chromium chromium-driver
+	chromium chromium-driver \
+	redis-server nginx
 
 .PHONY: run test setup system-deps venv bench clean
 

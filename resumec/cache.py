@@ -236,6 +236,10 @@ class Cache:
                 self._disable(exc)
         return digest
 
+    def origin(self, digest: str) -> str:
+        """Where a hit came from; a TieredCache (resumec.remote) also answers "remote"."""
+        return "local"
+
     # -- statistics -----------------------------------------------------------
 
     def record(self, **counts: int) -> None:
