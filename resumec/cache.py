@@ -187,14 +187,15 @@ class Cache:
             return None
         return digest, size, kind
 
-    def lookup(self, key: str) -> str | None:
+    def lookup(self, key: str, kind: str | None = None) -> str | None:
         """The blob digest a key maps to, or None.
 
         The blob must exist as a regular file of the size the manifest
-        records (one lstat); otherwise the manifest is dropped.
+        records (one lstat); otherwise the manifest is dropped. With `kind`,
+        a manifest of another kind is a miss.
         """
         entry = self._manifest(key)
-        if entry is None:
+        if entry is None or (kind is not None and entry[2] != kind):
             return None
         digest, size, _ = entry
         try:
@@ -211,10 +212,10 @@ class Cache:
         _touch(self._key_path(key))
         return digest
 
-    def get(self, key: str) -> tuple[str, bytes] | None:
-        """Manifest plus verified blob of the recorded size and kind; anything else is a miss."""
+    def get(self, key: str, kind: str | None = None) -> tuple[str, bytes] | None:
+        """Manifest plus verified blob of the recorded size and kind (`kind`, when given); anything else is a miss."""
         entry = self._manifest(key)
-        if entry is None:
+        if entry is None or (kind is not None and entry[2] != kind):
             return None
         digest, size, kind = entry
         data = self.get_blob(digest, size=size, kind=kind)

@@ -39,6 +39,8 @@ class Options:
     pdfa: bool = False
     use_cache: bool = True
     cache_dir: Path | None = None  # None: settings.cache_dir
+    remote_cache: str | None = None  # None: settings.remote_cache (RESUMEC_REMOTE_CACHE)
+    remote_read_only: bool = False
     timeout: float = 120.0
     # How to run; nothing below changes an output's bytes.
     jobs: int | None = None  # None: one per CPU
@@ -135,6 +137,13 @@ def _number(flag: str, value: str, low: float, high: float, unit: str) -> float:
     return number
 
 
+def _remote(flag: str, value: str) -> str:
+    from resumec.remote import parse_url
+
+    parse_url(_text(flag, value))  # a UsageError naming the URL with its password hidden
+    return value
+
+
 def _timeout(flag: str, value: str) -> float:
     return _number(flag, value, 1, MAX_TIMEOUT, "seconds")
 
@@ -199,6 +208,10 @@ OPTIONS: tuple[Opt, ...] = (
     Opt("use_cache", ("--no-cache",), "Neither read nor write the build cache.", value=False),
     Opt("cache_dir", ("--cache-dir",), "Cache location (default: $RESUMEC_CACHE_DIR, else the user cache "
         "directory).", "DIR", _path),
+    Opt("remote_cache", ("--remote-cache",), "A shared cache behind the local one, for CI fleets: "
+        "redis://[user:pass@]host:port/db or http(s)://host/prefix/ (also RESUMEC_REMOTE_CACHE).", "URL", _remote),
+    Opt("remote_read_only", ("--remote-cache-read-only",), "Read the remote cache but never write to it "
+        "(pull-request builds; also RESUMEC_REMOTE_CACHE_READ_ONLY=1)."),
     Opt("timeout", ("--timeout",), f"Seconds before a LibreOffice conversion is abandoned and retried once "
         f"(1 to {MAX_TIMEOUT:g}; default 120).", "SECONDS", _timeout),
     Opt("jobs", ("-j", "--jobs"), "With several inputs: how many LibreOffice instances convert in parallel "

@@ -26,6 +26,7 @@ from resumec.settings import Settings
 if TYPE_CHECKING:  # the cache-hit path must not pay for these imports
     from resumec.cache import Cache
     from resumec.convert import Converter
+    from resumec.remote import Remote, TieredCache
     from resumec.load import Source
     from resumec.theme import Theme
 
@@ -38,7 +39,7 @@ Progress = Callable[[str], None]
 class Output:
     format: str
     path: Path  # Path("-") for standard output
-    cached: bool
+    cached: str | bool  # "local", "remote" (the shared cache tier) or False: built now
     changed: bool
     size: int
     sha256: str
@@ -140,6 +141,7 @@ def compile(
     *,
     settings: Settings | None = None,
     converter: Converter | None = None,
+    remote: Remote | None = None,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
     stdin: IO[Any] | None = None,
@@ -149,6 +151,8 @@ def compile(
 
     `converter` lets a caller reuse a warm one (watch, batch); without one, a
     PDF miss opens the engine `convert.pool` chooses and closes it after.
+    Likewise `remote` is the run's shared cache tier (one per run, so an
+    outage costs one timeout); without one, `options.remote_cache` opens it.
     `progress` is called with each stage name as it starts; `many` says this
     input is one of a batch (then `-o` is always a directory).
     """
@@ -161,17 +165,17 @@ def compile(
 
     run = _Run(result, settings or Settings.from_env(), progress or (lambda _: None), _warn)
     try:
-        _compile(str(input), options, run, converter, stdin, many)
+        _compile(str(input), options, run, converter, remote, stdin, many)
     except ResumecError as exc:
         result.error = exc
     return result
 
 
-def _compile(spec: str, options: Options, run: _Run, converter: Converter | None, stdin: IO[Any] | None,
-             many: bool) -> None:
+def _compile(spec: str, options: Options, run: _Run, converter: Converter | None, remote: Remote | None,
+             stdin: IO[Any] | None, many: bool) -> None:
     run.progress("validate")
     job = _prepare(spec, options, run, stdin, many)
-    store = _open_store(options, run)
+    store = _open_store(options, run, remote)
     run.lap("key")
     produced: dict[str, tuple[bytes, bool]] = {}
     pages: list[tuple[bytes, bool]] = []
@@ -184,7 +188,7 @@ def _compile(spec: str, options: Options, run: _Run, converter: Converter | None
             raise
         missing = exc
     run.progress("write")
-    _write(job, options, run, produced, pages)
+    _write(job, run, store, produced, pages)
     if store is not None:
         store.record(**run.counts)
         store.maybe_evict()
@@ -244,19 +248,27 @@ def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many
     return _Job(source, chosen, lang, order, epoch, key, paths)
 
 
-def _open_store(options: Options, run: _Run) -> Cache | None:
+def _open_store(options: Options, run: _Run, remote: Remote | None) -> Cache | TieredCache | None:
+    """The local cache, with the shared remote tier in front when there is one (`--no-cache`: neither)."""
     if not options.use_cache:
         return None
     from resumec.cache import Cache
 
-    return Cache(options.cache_dir or run.settings.cache_dir, max_size=run.settings.cache_max_size, warn=run.warn)
+    local = Cache(options.cache_dir or run.settings.cache_dir, max_size=run.settings.cache_max_size, warn=run.warn)
+    if remote is None:
+        remote = run.settings.open_remote(options.remote_cache, options.remote_read_only)
+    if remote is None:
+        return local
+    from resumec.remote import TieredCache
+
+    return TieredCache(local, remote, run.warn)
 
 
 def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
              produced: dict[str, tuple[bytes, bool]], pages: list[tuple[bytes, bool]]) -> None:
     """Each output from the cache, or built: DOCX, then PDF from it, then PNG pages from that."""
     docx_bytes: bytes | None = None
-    docx_digest = store.lookup(job.docx_key) if store else None
+    docx_digest = store.lookup(job.docx_key, "docx") if store else None
     docx_cached = False
     if docx_digest is not None and "docx" in options.formats:
         docx_bytes = store.get_blob(docx_digest)  # type: ignore[union-attr]
@@ -305,7 +317,7 @@ def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter:
 
     ident = converter.identity if converter is not None else convert.identity(run.settings)
     pkey = pdf_key(docx_digest, ident, {"pdfa": options.pdfa}, __version__, job.epoch)
-    hit = store.get(pkey) if store else None
+    hit = store.get(pkey, "pdf") if store else None
     if hit is not None:
         run.count("pdf_hits")
         return hit[1], True
@@ -332,7 +344,7 @@ def _png(pdf: bytes, options: Options, run: _Run, store: Cache | None) -> list[t
 
     key = png_key(hashlib.sha256(pdf).hexdigest(), DPI, __version__)
     if store:
-        hit = store.get(key)
+        hit = store.get(key, "png-index")
         if hit is not None:
             blobs = _pages_from_index(store, hit[1])
             if blobs:
@@ -358,15 +370,18 @@ def _pages_from_index(store: Cache, index: bytes) -> list[bytes] | None:
     return None
 
 
-def _write(job: _Job, options: Options, run: _Run, produced: dict[str, tuple[bytes, bool]],
+def _write(job: _Job, run: _Run, store: Cache | TieredCache | None, produced: dict[str, tuple[bytes, bool]],
            pages: list[tuple[bytes, bool]]) -> None:
     from resumec import output
+
+    def origin(cached: bool, digest: str) -> str | bool:
+        return store.origin(digest) if cached and store is not None else False
 
     if not job.paths:  # -o -: one format, to standard output
         for fmt, (data, cached) in produced.items():
             output.write_stdout(data)
-            run.result.outputs.append(Output(fmt, Path(output.STDOUT), cached, True, len(data),
-                                             hashlib.sha256(data).hexdigest()))
+            digest = hashlib.sha256(data).hexdigest()
+            run.result.outputs.append(Output(fmt, Path(output.STDOUT), origin(cached, digest), True, len(data), digest))
         return
     files = [(fmt, job.paths[fmt], data, cached) for fmt, (data, cached) in produced.items()]
     if pages:
@@ -380,7 +395,8 @@ def _write(job: _Job, options: Options, run: _Run, produced: dict[str, tuple[byt
 
         output.remove(stale_pages(job.paths["png"], len(pages)))
     for (fmt, _, data, cached), w in zip(files, written):
-        run.result.outputs.append(Output(fmt, w.path, cached, w.changed, len(data), hashlib.sha256(data).hexdigest()))
+        digest = hashlib.sha256(data).hexdigest()
+        run.result.outputs.append(Output(fmt, w.path, origin(cached, digest), w.changed, len(data), digest))
 
 
 def _meta_language(data: Any) -> str | None:

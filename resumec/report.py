@@ -163,7 +163,7 @@ class Reporter:
         if self.mode != "quiet":
             for out in result.outputs:
                 state = "unchanged" if not out.changed else "written"
-                source = "cached" if out.cached else "built"
+                source = {"remote": "cached, from the remote cache", False: "built"}.get(out.cached, "cached")
                 shown = "standard output" if str(out.path) == "-" else str(out.path)
                 self._print_err(f"{shown}: {state} ({source})")
         if result.error is not None:

@@ -24,6 +24,7 @@ from resumec.settings import Settings
 
 if TYPE_CHECKING:
     from resumec.convert import Converter, Pool
+    from resumec.remote import Remote
 
 
 def command(inputs: Sequence[str], options: Options, reporter: Reporter, settings: Settings) -> int:
@@ -33,19 +34,30 @@ def command(inputs: Sequence[str], options: Options, reporter: Reporter, setting
 
         return watch.run(list(inputs), options, reporter, settings)
     code = 0
+    remote = None
     try:
         specs = expand_inputs(inputs)
+        remote = open_remote(options, settings)
         if len(specs) == 1:
-            code = compile_one(specs[0], options, reporter, settings).exit_code
+            code = compile_one(specs[0], options, reporter, settings, remote=remote).exit_code
         else:
-            code = first_failure(compile_many(specs, options, reporter, settings))
+            code = first_failure(compile_many(specs, options, reporter, settings, remote=remote))
     except ResumecError as exc:
         reporter.error(exc)
         code = exc.exit_code
     finally:
         reporter.stop()  # also on Ctrl-C/SIGTERM, which must not print a "success" report
+        if remote is not None:
+            remote.close()
     reporter.finish(code)
     return code
+
+
+def open_remote(options: Options, settings: Settings) -> Remote | None:
+    """The shared cache tier for a whole command: one breaker, so an outage costs one timeout, not one per input."""
+    if not options.use_cache:
+        return None
+    return settings.open_remote(options.remote_cache, options.remote_read_only)
 
 
 def first_failure(results: Sequence[Result]) -> int:
@@ -53,12 +65,12 @@ def first_failure(results: Sequence[Result]) -> int:
 
 
 def compile_one(spec: str, options: Options, reporter: Reporter, settings: Settings,
-                converter: Converter | None = None) -> Result:
+                converter: Converter | None = None, remote: Remote | None = None) -> Result:
     """One input, reported with a progress bar across its stages."""
     reporter.start(stages(options))
     try:
-        result = compile(spec, options, settings=settings, converter=converter, progress=reporter.stage,
-                         warn=reporter.warn)
+        result = compile(spec, options, settings=settings, converter=converter, remote=remote,
+                         progress=reporter.stage, warn=reporter.warn)
         reporter.input_done()
         reporter.result(result)
     finally:
@@ -66,7 +78,8 @@ def compile_one(spec: str, options: Options, reporter: Reporter, settings: Setti
     return result
 
 
-def compile_many(specs: Sequence[str], options: Options, reporter: Reporter, settings: Settings) -> list[Result]:
+def compile_many(specs: Sequence[str], options: Options, reporter: Reporter, settings: Settings,
+                 remote: Remote | None = None) -> list[Result]:
     """Every input, in parallel; reported in input order, so the report reads the same on every run.
 
     Output clashes are refused before anything is built: two inputs must never
@@ -82,7 +95,7 @@ def compile_many(specs: Sequence[str], options: Options, reporter: Reporter, set
     def task(spec: str) -> Result:
         converter = converters.get()
         try:
-            return compile(spec, options, settings=settings, converter=converter, many=True)
+            return compile(spec, options, settings=settings, converter=converter, remote=remote, many=True)
         finally:
             converters.put(converter)
 

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from resumec.errors import UsageError
+
+if TYPE_CHECKING:
+    from resumec.remote import Remote
 
 # zip cannot store dates before 1980, and DOCX is a zip: one floor for every output.
 DEFAULT_EPOCH = 315532800
@@ -34,6 +39,10 @@ VARIABLES: Mapping[str, str] = {
     "RESUMEC_NO_SERVER": "1: never use a running converter service",
     "RESUMEC_RUNTIME_DIR": "where the converter service's socket lives",
     "RESUMEC_SERVER_IDLE": "seconds before an idle converter service exits (default 600; 0 = never)",
+    "RESUMEC_REMOTE_CACHE": "a shared cache behind the local one: redis://… or http(s)://… (docs/ci.md)",
+    "RESUMEC_REMOTE_CACHE_READ_ONLY": "1: read the remote cache but never write to it",
+    "RESUMEC_REMOTE_CACHE_USER": "user for the remote cache, when its URL has none",
+    "RESUMEC_REMOTE_CACHE_PASSWORD": "password for the remote cache, when its URL has none (never printed)",
     "SOURCE_DATE_EPOCH": "the timestamp written into outputs (default 1980-01-01)",
     "NO_COLOR": "no colour on a terminal",
 }
@@ -74,6 +83,24 @@ class Settings:
             return parse_size(raw)
         except (ValueError, OverflowError):
             raise UsageError(f"RESUMEC_CACHE_MAX_SIZE={raw[:40]}: not a size (examples: 500M, 2G, 750K)") from None
+
+    @property
+    def remote_cache(self) -> str | None:
+        """RESUMEC_REMOTE_CACHE as given; checked when the remote is opened (a bad URL is exit 2)."""
+        return self._get("RESUMEC_REMOTE_CACHE") or None
+
+    @property
+    def remote_read_only(self) -> bool:
+        return self._get("RESUMEC_REMOTE_CACHE_READ_ONLY") not in ("", "0")
+
+    def open_remote(self, url: str | None, read_only: bool) -> Remote | None:
+        """The run's remote cache tier, or None; credentials may come from this environment."""
+        url = url or self.remote_cache
+        if not url:
+            return None
+        from resumec.remote import open_remote
+
+        return open_remote(url, read_only=read_only or self.remote_read_only, env=self.env)
 
     # -- reproducible outputs -------------------------------------------------------------
 

@@ -200,6 +200,7 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
     watcher: _Watcher | None = None
     events: queue.Queue = queue.Queue()
     results: dict[str, Result] = {}
+    remote = None
     try:
         specs = expand_inputs(specs)
         many = len(specs) > 1
@@ -211,13 +212,17 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
             except ConvertError:
                 pool = None  # every build then says LibreOffice is missing, and still writes the DOCX
         converter = pool.converters[0] if pool else None
+        from resumec.run import open_remote
+
+        remote = open_remote(options, settings)  # one breaker for the session
         reporter.watching(specs, options.theme, pool.note if pool else "")
         pending = list(specs)
         while True:
             for spec in pending:
                 reporter.building(spec)
                 started = time.perf_counter()
-                results[spec] = compile(spec, options, settings=settings, converter=converter, many=many)
+                results[spec] = compile(spec, options, settings=settings, converter=converter, remote=remote,
+                                        many=many)
                 seconds = time.perf_counter() - started
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)
@@ -247,6 +252,8 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
                 watcher.stop()
             if pool is not None:
                 pool.close()
+            if remote is not None:
+                remote.close()
             reporter.stop()
         finally:
             for sig, handler in previous.items():

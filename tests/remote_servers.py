@@ -6,7 +6,6 @@ foreground as our child, and is stopped by the fixture that started it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
@@ -218,26 +217,3 @@ class Hang:
         for conn in self.conns:
             conn.close()
         self.sock.close()
-
-
-@contextlib.contextmanager
-def pipeline_remote(remote):
-    """Builds in this block use `remote` behind their local cache.
-
-    Until the pipeline takes a remote itself (see the integration plan), this
-    puts a TieredCache where `pipeline._compile` makes its Cache: the exact
-    seam the wiring will use, so the real call sequence is what gets tested.
-    """
-    import resumec.cache as cache_module
-    from resumec.remote import TieredCache
-
-    real = cache_module.Cache
-
-    def tiered(root, **kwargs):
-        return TieredCache(real(root, **kwargs), remote, kwargs.get("warn") or (lambda message: None))
-
-    cache_module.Cache = tiered
-    try:
-        yield
-    finally:
-        cache_module.Cache = real

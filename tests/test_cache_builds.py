@@ -21,7 +21,7 @@ def compile_json(src: Path, cache: Path, *extra: str, env: dict | None = None) -
     return json.loads(proc.stdout)["results"][0]
 
 
-def cached(result: dict) -> dict[str, bool]:
+def cached(result: dict) -> dict[str, str | bool]:
     return {o["format"]: o["cached"] for o in result["outputs"]}
 
 
@@ -40,7 +40,7 @@ def test_hit_after_reformatting_miss_after_edit(resume, tmp_path):
     data = json.loads(resume.read_text())
     reordered = {key: data[key] for key in reversed(list(data))}
     resume.write_text(json.dumps(reordered, indent=7, ensure_ascii=True))
-    assert cached(compile_json(resume, cache)) == {"docx": True, "pdf": True}
+    assert cached(compile_json(resume, cache)) == {"docx": "local", "pdf": "local"}
     assert (tmp_path / "cv.pdf").read_bytes() == first_pdf
 
     data["work"][0]["highlights"][0] = "Taught the zebra fleet to sing in harmony"
@@ -56,7 +56,7 @@ def test_same_docx_reuses_pdf_across_docx_keys(resume, tmp_path):
     data = json.loads(resume.read_text())
     data["x-private-note"] = "ignored by every theme"
     resume.write_text(json.dumps(data))
-    assert cached(compile_json(resume, cache)) == {"docx": False, "pdf": True}
+    assert cached(compile_json(resume, cache)) == {"docx": False, "pdf": "local"}
 
 
 def test_two_uncached_builds_are_byte_identical(resume, tmp_path):
@@ -89,7 +89,7 @@ def test_corrupt_blob_is_rebuilt_with_warning(resume, tmp_path):
     proc = run_cli("compile", str(resume), "--json", "--cache-dir", str(cache))
     assert proc.returncode == 0, proc.stderr.decode()
     result = json.loads(proc.stdout)["results"][0]
-    assert cached(result) == {"docx": True, "pdf": False}
+    assert cached(result) == {"docx": "local", "pdf": False}
     assert b"corrupt" in proc.stderr
     assert (tmp_path / "cv.pdf").read_bytes()[:5] == b"%PDF-"
     assert next(o for o in result["outputs"] if o["format"] == "pdf")["sha256"] == pdf["sha256"]
@@ -153,7 +153,7 @@ def test_eight_concurrent_processes_share_a_fresh_cache(tmp_path):
             assert not path.name.startswith(".tmp-")
             assert hashlib_file(path) == path.parent.name + path.name
     again = compile_json(tmp_path / "r3.json", cache)
-    assert cached(again) == {"docx": True, "pdf": True}
+    assert cached(again) == {"docx": "local", "pdf": "local"}
 
 
 def test_cache_commands(resume, tmp_path):
@@ -247,7 +247,7 @@ def test_photo_bytes_are_part_of_the_key(tmp_path):
     cache = tmp_path / "cache"
     args = ("--theme", "modern", "--format", "docx")
     assert cached(compile_json(src, cache, *args)) == {"docx": False}
-    assert cached(compile_json(src, cache, *args)) == {"docx": True}
+    assert cached(compile_json(src, cache, *args)) == {"docx": "local"}
     png = (tmp_path / "photo.png").read_bytes()
     (tmp_path / "photo.png").write_bytes(png + b"\0")  # same name, new bytes
     assert cached(compile_json(src, cache, *args)) == {"docx": False}

@@ -24,7 +24,6 @@ from remote_servers import (
     REDIS_PASSWORD,
     Hang,
     free_port,
-    pipeline_remote,
     start_nginx,
     start_redis,
 )
@@ -212,26 +211,25 @@ def test_miss_everywhere_is_counted(server, tmp_path):
 def test_pipeline_runner_b_builds_nothing(server, built, tmp_path):
     """The real pipeline through the two-tier store: runner B, empty local cache, converts nothing."""
     from resumec.convert import converter_identity, find_soffice
+    from resumec.settings import Settings
     from resumec.pipeline import Options, compile
 
     remote = open_remote(server.url)
-    with pipeline_remote(remote):
-        first = compile(SAMPLES / "full.json", Options(cache_dir=tmp_path / "a", output=tmp_path / "out-a"))
+    first = compile(SAMPLES / "full.json", Options(cache_dir=tmp_path / "a", output=tmp_path / "out-a"), remote=remote)
     assert [o.cached for o in first.outputs] == [False, False]
     assert len(server.objects()) == 4
 
     class Tripwire:
         """Fails the test if runner B ever converts: everything must come from the remote."""
 
-        identity = converter_identity(find_soffice())
+        identity = converter_identity(find_soffice(Settings.from_env()))
 
         def convert(self, *args, **kwargs):
             raise AssertionError("runner B converted a DOCX: the remote hit was not used")
 
-    with pipeline_remote(open_remote(server.url)):
-        second = compile(SAMPLES / "full.json", Options(cache_dir=tmp_path / "b", output=tmp_path / "out-b"),
-                         converter=Tripwire())
-    assert [o.cached for o in second.outputs] == [True, True]
+    second = compile(SAMPLES / "full.json", Options(cache_dir=tmp_path / "b", output=tmp_path / "out-b"),
+                     converter=Tripwire(), remote=open_remote(server.url))
+    assert [o.cached for o in second.outputs] == ["remote", "remote"]
     assert second.warnings == []
     for fmt in ("docx", "pdf"):
         assert (tmp_path / "out-b" / f"full.{fmt}").read_bytes() == (tmp_path / "out-a" / f"full.{fmt}").read_bytes()
@@ -596,7 +594,7 @@ def test_cache_hit_path_imports_nothing_remote(tmp_path):
     sample = str(SAMPLES / "minimal.json")
     subprocess.run([sys.executable, "-c", script, sample], check=True, capture_output=True)
     hit = subprocess.run([sys.executable, "-c", script, sample], check=True, capture_output=True, text=True)
-    assert hit.stdout.split() == ["True", "[]"]
+    assert hit.stdout.split() == ["local", "[]"]
 
 
 def test_http_remote_does_not_import_redis(nginx, tmp_path):
@@ -617,3 +615,78 @@ def test_http_remote_does_not_import_redis(nginx, tmp_path):
 def test_opening_a_remote_does_no_io():
     remote = open_remote(f"http://127.0.0.1:{free_port()}/")  # nothing listens there
     assert not remote.down and remote._backend is None
+
+
+# -- the command line ---------------------------------------------------------------
+
+
+def _compile_json(src: Path, cache: Path, *extra: str, env: dict | None = None) -> tuple[int, dict, str]:
+    from conftest import run_cli
+
+    proc = run_cli("compile", str(src), "--json", "--cache-dir", str(cache), *extra, env=env)
+    return proc.returncode, json.loads(proc.stdout), proc.stderr.decode()
+
+
+@pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed")
+def test_two_ci_runners_through_the_command_line(server, tmp_path):
+    """Runner A builds and uploads; runner B (empty local cache, the env var) gets both outputs from the remote."""
+    from conftest import run_cli
+
+    src = tmp_path / "cv.json"
+    src.write_bytes((SAMPLES / "full.json").read_bytes())
+    code, first, err = _compile_json(src, tmp_path / "runner-a", "--remote-cache", server.url, "-o", f"{tmp_path}/a/")
+    assert code == 0, err
+    assert [o["cached"] for o in first["results"][0]["outputs"]] == [False, False]
+    code, second, err = _compile_json(src, tmp_path / "runner-b", "-o", f"{tmp_path}/b/",
+                                      env={"RESUMEC_REMOTE_CACHE": server.url})
+    assert code == 0, err
+    assert [o["cached"] for o in second["results"][0]["outputs"]] == ["remote", "remote"]
+    for fmt in ("docx", "pdf"):
+        assert (tmp_path / "b" / f"cv.{fmt}").read_bytes() == (tmp_path / "a" / f"cv.{fmt}").read_bytes()
+    code, third, err = _compile_json(src, tmp_path / "runner-b", "-o", f"{tmp_path}/b/",
+                                     env={"RESUMEC_REMOTE_CACHE": server.url})
+    assert [o["cached"] for o in third["results"][0]["outputs"]] == ["local", "local"]
+    info = run_cli("cache", "info", "--cache-dir", str(tmp_path / "runner-b"), env={"RESUMEC_REMOTE_CACHE": server.url})
+    text = info.stdout.decode()
+    assert info.returncode == 0 and "Remote cache:" in text and "hits 2" in text
+    info_json = json.loads(run_cli("cache", "info", "--json", "--cache-dir", str(tmp_path / "runner-b"),
+                                   "--remote-cache", server.url).stdout)
+    assert info_json["stats"]["remote_hits"] == 2 and info_json["remote"]["read_only"] is False
+    assert_no_secrets(text, json.dumps(info_json), err, json.dumps(second))
+
+
+@pytest.mark.skipif(not have_soffice(), reason="LibreOffice (soffice) is not installed")
+def test_read_only_runner_never_uploads(nginx, tmp_path):
+    src = tmp_path / "cv.json"
+    src.write_bytes((SAMPLES / "minimal.json").read_bytes())
+    code, report, err = _compile_json(src, tmp_path / "pr", "--remote-cache", nginx.url, "--remote-cache-read-only",
+                                      "-f", "docx")
+    assert code == 0 and report["results"][0]["outputs"][0]["cached"] is False, err
+    assert nginx.objects() == {}
+    code, report, err = _compile_json(src, tmp_path / "pr2", "-f", "docx",
+                                      env={"RESUMEC_REMOTE_CACHE": nginx.url, "RESUMEC_REMOTE_CACHE_READ_ONLY": "1"})
+    assert code == 0 and nginx.objects() == {}
+
+
+def test_outage_warns_once_and_the_build_succeeds(tmp_path):
+    """Nothing listens at the URL: one warning (password hidden), the build goes on with the local cache."""
+    src = tmp_path / "cv.json"
+    src.write_bytes((SAMPLES / "minimal.json").read_bytes())
+    url = f"http://ci:{HTTP_PASSWORD}@127.0.0.1:{free_port()}/cache/"
+    code, report, err = _compile_json(src, tmp_path / "c", "--remote-cache", url, "-f", "docx")
+    assert code == 0, err
+    warnings = report["results"][0]["warnings"]
+    assert len(warnings) == 1 and "unavailable" in warnings[0] and "127.0.0.1" in warnings[0]
+    assert_no_secrets(err, json.dumps(report))
+
+
+@pytest.mark.parametrize("url", ["ftp://h/x", "redis://:secretpw@host:notaport/0", "http://"])
+def test_bad_remote_url_is_a_usage_error_without_the_password(url, tmp_path):
+    from conftest import run_cli
+
+    src = tmp_path / "cv.json"
+    src.write_bytes((SAMPLES / "minimal.json").read_bytes())
+    for args, env in ((["--remote-cache", url], None), ([], {"RESUMEC_REMOTE_CACHE": url})):
+        proc = run_cli("compile", str(src), "-f", "docx", *args, env=env)
+        assert proc.returncode == 2, proc.stderr
+        assert b"secretpw" not in proc.stderr and b"Traceback" not in proc.stderr

@@ -34,13 +34,25 @@ CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", metavar="DIR", 
 @cache_app.command("info")
 def cache_info(
     cache_dir: CacheDir = None,
+    remote_cache: Annotated[Optional[str], typer.Option(
+        "--remote-cache", metavar="URL", show_default=False,
+        help="The shared remote cache to describe (default: $RESUMEC_REMOTE_CACHE); never contacted.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the cache location, entries, size and hit/miss counts."""
+    """Show the cache location, entries, size and hit/miss counts (remote ones too)."""
     from resumec.cache import format_size
-    from resumec.report import json_text
+    from resumec.errors import UsageError
+    from resumec.report import json_text, print_error
+    from resumec.settings import Settings
 
     info = _cache(cache_dir).info()
+    settings = Settings.from_env()
+    try:
+        remote = settings.open_remote(remote_cache, False)  # parses the URL only: no I/O
+    except UsageError as exc:
+        print_error(exc)
+        raise typer.Exit(exc.exit_code) from None
+    info["remote"] = None if remote is None else {"url": remote.display, "read_only": settings.remote_read_only}
     if as_json:
         typer.echo(json_text(info))
         return
@@ -58,6 +70,13 @@ def cache_info(
         ("Hit rate", rate),
         ("Evictions", str(stats.get("evictions", 0))),
     ]
+    remote_counts = [stats.get(f"remote_{name}", 0) for name in ("hits", "misses", "errors", "uploads")]
+    if info["remote"] is not None or any(remote_counts):
+        shown = info["remote"]["url"] + (" (read-only)" if info["remote"]["read_only"] else "") if info["remote"] else "-"
+        rows += [
+            ("Remote cache", shown),
+            ("Remote", "hits {}, misses {}, errors {}, uploads {}".format(*remote_counts)),
+        ]
     for label, value in rows:
         typer.echo(f"{label + ':':<17}{value}")
 

@@ -115,7 +115,7 @@ class Build:
         return cls(
             ok=True,
             seconds=seconds,
-            cached=all(o.cached for o in outputs) if outputs else None,
+            cached=all(bool(o.cached) for o in outputs) if outputs else None,
             pages=tuple(o.path for o in by_format.get("png", [])),
             pdf=first.get("pdf"),
             docx=first.get("docx"),

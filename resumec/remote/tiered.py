@@ -46,14 +46,14 @@ class TieredCache:
     # -- the Cache interface ----------------------------------------------------
 
     def lookup(self, key: str, kind: str | None = None) -> str | None:
-        digest = self.local.lookup(key)
+        digest = self.local.lookup(key, kind)
         if digest is not None:
             return digest
         hit = self._pull(key, kind)
         return hit[0] if hit else None
 
     def get(self, key: str, kind: str | None = None) -> tuple[str, bytes] | None:
-        hit = self.local.get(key)
+        hit = self.local.get(key, kind)
         return hit if hit is not None else self._pull(key, kind)
 
     def get_blob(self, digest: str) -> bytes | None:
