@@ -48,6 +48,9 @@ class Options:
     quiet: bool = False
     json: bool = False
     watch: bool = False
+    serve: bool = False  # watch mode: a live preview page in the browser
+    open: bool = False
+    port: int | None = None  # None: a random free port (or the one this résumé's preview had last)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Options:
@@ -61,6 +64,10 @@ class Options:
         options = replace(cls(), **values)
         if options.output == "-" and options.json:
             raise UsageError("-o - and --json both write to standard output; choose one")
+        if (options.serve or options.open or options.port is not None) and not options.watch:
+            raise UsageError("--serve, --open and --port belong to watch mode: resumec watch FILE --serve")
+        if (options.open or options.port is not None) and not options.serve:
+            raise UsageError("--open and --port need --serve")
         return options
 
 
@@ -144,6 +151,16 @@ def _remote(flag: str, value: str) -> str:
     return value
 
 
+def _port(flag: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise UsageError(f"{flag}: expected a port number from 1 to 65535, got {value!r}")
+    return number
+
+
 def _timeout(flag: str, value: str) -> float:
     return _number(flag, value, 1, MAX_TIMEOUT, "seconds")
 
@@ -220,6 +237,11 @@ OPTIONS: tuple[Opt, ...] = (
         value=False, commands=("compile",)),
     Opt("watch", ("--watch",), "Keep running and rebuild on every change, like `resumec watch`.",
         commands=("compile",)),
+    Opt("serve", ("--serve",), "Watch mode: show the pages in a live browser preview on this machine (127.0.0.1 "
+        "only, a private URL); progress and errors appear there as you save."),
+    Opt("open", ("--open",), "With --serve: open the preview in the browser."),
+    Opt("port", ("--port",), "With --serve: the port to listen on (default: the one this résumé's preview had "
+        "last, else a random free one).", "N", _port),
     Opt("quiet", ("-q", "--quiet"), "Print only errors."),
     Opt("json", ("--json",), "Print a JSON report on stdout (in watch mode: one JSON line per build)."),
 )

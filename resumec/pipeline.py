@@ -357,6 +357,17 @@ def _png(pdf: bytes, options: Options, run: _Run, store: Cache | None) -> list[t
     return [(page, False) for page in rendered]
 
 
+def page_images(pdf: bytes, options: Options, settings: Settings, *, remote: Remote | None = None,
+                progress: Progress | None = None) -> list[bytes]:
+    """The PDF's pages as PNG images, through the cache like `-f png`, without writing them anywhere (previews)."""
+    run = _Run(Result("<pages>"), settings, progress or (lambda _: None), lambda _: None)
+    store = _open_store(options, run, remote)
+    pages = [page for page, _ in _png(pdf, options, run, store)]
+    if store is not None:
+        store.record(**run.counts)
+    return pages
+
+
 def _pages_from_index(store: Cache, index: bytes) -> list[bytes] | None:
     import json
 

@@ -199,6 +199,16 @@ class Reporter:
             if note:
                 self._write(self.err, note)
 
+    def serving(self, spec: str, url: str, note: str = "") -> None:
+        """A live preview is up (shown even with --quiet: without the URL it is useless)."""
+        if self.mode == "json":
+            self._write(self.out, json_text({"time": timestamp(), "input": spec, "preview": url,
+                                             **({"note": note} if note else {})}, indent=None))
+            return
+        self._write(self.err, f"preview of {spec}: {url}")
+        if note:
+            self._write(self.err, f"note: {note}")
+
     def building(self, spec: str) -> None:
         if self._live is not None:
             previous = self._lines.get(spec, [])

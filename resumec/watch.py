@@ -178,6 +178,66 @@ class _Watcher:
             thread.join(timeout=5)
 
 
+# -- the live preview (--serve) ---------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """One watched résumé's preview page; imported and started only under --serve."""
+
+    server: Any  # resumec.live.LiveServer
+
+    def show(self, result: Result, options: Options, settings: Settings, remote: Any, started: float) -> None:
+        """Hand a finished build to the page: its PDF's pages (cached PNGs), or its located errors."""
+        from resumec.live import Build
+        from resumec.pipeline import page_images
+
+        if result.error is not None:
+            self.server.built(Build.failed(result.error, time.perf_counter() - started, result.warnings))
+            return
+        files = {o.format: o.path for o in result.outputs}
+        try:
+            pages = page_images(files["pdf"].read_bytes(), options, settings, remote=remote,
+                                progress=self.server.progress)
+        except (OSError, ResumecError) as exc:
+            error = exc if isinstance(exc, ResumecError) else ResumecError(f"{files['pdf']}: {exc}")
+            self.server.built(Build.failed(error, time.perf_counter() - started, result.warnings))
+            return
+        self.server.built(Build(ok=True, seconds=time.perf_counter() - started,
+                                cached=all(bool(o.cached) for o in result.outputs), pages=tuple(pages),
+                                pdf=files["pdf"], docx=files.get("docx"), warnings=tuple(result.warnings)))
+
+
+def _serving(options: Options, specs: list[str]) -> Options:
+    """The preview shows the PDF's pages, so a served session always builds the PDF too."""
+    from dataclasses import replace
+
+    if options.port is not None and len(specs) > 1:
+        raise UsageError("--port takes one résumé; without it each preview gets its own port")
+    if "pdf" not in options.formats:
+        options = replace(options, formats=(*options.formats, "pdf"))
+    return options
+
+
+def _start_previews(specs: list[str], options: Options, reporter: Reporter, settings: Settings) -> dict[str, Preview]:
+    from resumec.live import LiveServer, open_browser
+
+    previews: dict[str, Preview] = {}
+    try:
+        for spec in specs:
+            server = LiveServer(Path(spec).name, port=options.port, watched=Path(spec), settings=settings)
+            previews[spec] = Preview(server)
+            url = server.start()
+            reporter.serving(spec, url, server.note)
+            if options.open and not open_browser(url):
+                reporter.serving(spec, url, "no browser to open here: open the URL yourself")
+    except BaseException:
+        for preview in previews.values():
+            preview.server.close()
+        raise
+    return previews
+
+
 # -- the session ---------------------------------------------------------------------
 
 
@@ -201,9 +261,12 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
     events: queue.Queue = queue.Queue()
     results: dict[str, Result] = {}
     remote = None
+    previews: dict[str, Preview] = {}
     try:
         specs = expand_inputs(specs)
         many = len(specs) > 1
+        if options.serve:
+            options = _serving(options, specs)
         found = targets(specs, options, results)
         watcher = _Watcher(found, events)  # before the first build, so no save is missed
         if "pdf" in options.formats or "png" in options.formats:
@@ -215,14 +278,19 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
         from resumec.run import open_remote
 
         remote = open_remote(options, settings)  # one breaker for the session
+        if options.serve:
+            previews = _start_previews(specs, options, reporter, settings)
         reporter.watching(specs, options.theme, pool.note if pool else "")
         pending = list(specs)
         while True:
             for spec in pending:
                 reporter.building(spec)
+                preview = previews.get(spec)
                 started = time.perf_counter()
                 results[spec] = compile(spec, options, settings=settings, converter=converter, remote=remote,
-                                        many=many)
+                                        many=many, progress=preview.server.progress if preview else None)
+                if preview is not None:
+                    preview.show(results[spec], options, settings, remote, started)
                 seconds = time.perf_counter() - started
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)
@@ -254,6 +322,8 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
                 pool.close()
             if remote is not None:
                 remote.close()
+            for preview in previews.values():
+                preview.server.close()
             reporter.stop()
         finally:
             for sig, handler in previous.items():

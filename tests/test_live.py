@@ -30,6 +30,7 @@ import pytest
 from conftest import ROOT, SAMPLES, have_soffice, run_cli, wait_until
 from resumec.errors import InputError
 from resumec.live import Build, LiveServer, Problem, state_file
+from resumec.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -483,7 +484,7 @@ def test_a_killed_and_restarted_server_reconnects_the_open_tab(browser, rendered
     assert wait_js(browser, shows(first.stats()["build"], len(rendered["classic"].pages)))
 
     # The address is remembered privately, for this file.
-    remembered = state_file(watched, env)
+    remembered = state_file(watched, Settings({**os.environ, **env}))
     assert json.loads(remembered.read_text())["port"] == first.port
     assert stat.S_IMODE(remembered.stat().st_mode) == 0o600
     assert stat.S_IMODE(remembered.parent.stat().st_mode) == 0o700

@@ -35,13 +35,14 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from resumec.errors import ResumecError, UsageError
 from resumec.live.model import Blob, Build
+from resumec.settings import Settings
 
 HEARTBEAT = 10.0  # seconds between pings on an idle stream; the page calls a stream dead after 2.5 of them
 GIVE_UP = 60.0  # seconds a page keeps reconnecting to a server that is gone before it stops and says so
@@ -286,16 +287,14 @@ def bind(port: int | None) -> list[socket.socket]:
 # -- remembering {port, token} per watched file -------------------------------------------
 
 
-def state_file(watched: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> Path:
+def state_file(watched: str | os.PathLike[str], settings: Settings) -> Path:
     """Where the address of the preview of `watched` is remembered (in the private runtime directory)."""
-    from resumec.service import runtime_dir
-
     digest = hashlib.sha256(str(Path(watched).expanduser().resolve()).encode()).hexdigest()[:24]
-    return runtime_dir(env) / "live" / f"{digest}.json"
+    return settings.runtime_dir / "live" / f"{digest}.json"
 
 
 def _recall(path: Path) -> dict[str, Any]:
-    from resumec.service import is_private
+    from resumec.service.daemon import is_private
 
     if not is_private(path.parent):
         return {}
@@ -313,7 +312,7 @@ def _recall(path: Path) -> dict[str, Any]:
 
 def _remember(path: Path, port: int, token: str, title: str) -> str:
     """Write the state file 0600 in a 0700 directory; a note (never an error) when that is impossible."""
-    from resumec.service import make_private_dir
+    from resumec.service.daemon import make_private_dir
 
     try:
         make_private_dir(path.parent.parent)
@@ -345,6 +344,7 @@ class LiveServer:
         heartbeat: float = HEARTBEAT,
         give_up: float = GIVE_UP,
         stages: Sequence[tuple[str, str]] = STAGES,
+        settings: Settings | None = None,
     ) -> None:
         if port is not None and not 0 <= port <= 65535:
             raise UsageError(f"--port {port}: expected 1-65535")
@@ -354,6 +354,7 @@ class LiveServer:
         self.requested_port = port or None
         self.requested_token = token
         self.watched = Path(watched) if watched is not None else None
+        self.settings = settings or Settings.from_env()
         self.heartbeat = float(heartbeat)
         self.give_up = float(give_up)
         self.stages = tuple(stages)
@@ -377,7 +378,7 @@ class LiveServer:
         """
         if self._thread is not None:
             return self.url
-        remembered = _recall(state_file(self.watched)) if self.watched else {}
+        remembered = _recall(state_file(self.watched, self.settings)) if self.watched else {}
         self.token = self.requested_token or remembered.get("token") or secrets.token_urlsafe(24)
         socks = self._bind(remembered.get("port"))
         self.port = socks[0].getsockname()[1]
@@ -400,7 +401,7 @@ class LiveServer:
                 raise ResumecError(f"the live preview needs aiohttp ({exc}); reinstall resumec") from None
             raise ResumecError(f"live preview: cannot start the server: {exc}") from None
         if self.watched:
-            self.note = _remember(state_file(self.watched), self.port, self.token, self.title)
+            self.note = _remember(state_file(self.watched, self.settings), self.port, self.token, self.title)
         return self.url
 
     def _bind(self, remembered_port: int | None) -> list[socket.socket]:
