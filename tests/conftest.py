@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+HAVE_CHROMIUM = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
+BROWSER_WAIT = 30.0
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared" / "conformance" / "jsonresume"
 
@@ -97,3 +101,40 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 def have_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
+
+
+# -- a real browser (Debian's chromium, driven by selenium) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chrome(tmp_path_factory):
+    if not HAVE_CHROMIUM:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make system-deps)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(BROWSER_WAIT)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser(chrome):
+    """The module's Chromium, left with one blank tab for the next test."""
+    yield chrome
+    handles = chrome.window_handles
+    for handle in handles[1:]:
+        chrome.switch_to.window(handle)
+        chrome.close()
+    chrome.switch_to.window(handles[0])
+    chrome.get("about:blank")

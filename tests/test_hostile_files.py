@@ -894,6 +894,8 @@ def test_problem_lines_follow_tables_inline_tables_and_skip_multiline_strings(tm
 def own_theme(tmp_path: Path) -> Path:
     folder = tmp_path / "t"
     shutil.copytree(BUILTIN_DIR / "classic", folder)
+    (folder / "templates").mkdir(exist_ok=True)  # classic extends the base: a copy has no templates of its own
+    (folder / "templates" / "work.xml.j2").write_text((BUILTIN_DIR / "_base" / "templates" / "entry.xml.j2").read_text())
     return folder
 
 

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import SAMPLES, have_soffice, pdftotext, run_cli, wait_until
-from test_live import HAVE_CHROMIUM, WAIT, browser, chrome, js, raw  # noqa: F401  (fixtures)
+from conftest import HAVE_CHROMIUM
+from test_live import WAIT, js, raw
 from test_watch import Session, edit
 
 pytestmark = [

@@ -398,7 +398,7 @@ def test_corrupt_objects_are_misses_and_get_repaired(server, built, tmp_path):
 
 
 def test_wrong_kind_objects_are_misses(server, built, tmp_path):
-    (dkey, docx_bytes), (pkey, pdf_bytes) = built["docx"], built["pdf"]
+    (dkey, docx_bytes), (pkey, _) = built["docx"], built["pdf"]
     remote = open_remote(server.url)
     a = runner(tmp_path, "a", remote)
     ddigest = a.put(dkey, docx_bytes, "docx")
