@@ -309,3 +309,11 @@ def _client(env):
     [client] = converters.converters
     assert isinstance(client, ServiceClient)
     return client
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1"])
+def test_idle_timeout_must_be_finite(env, value):
+    for args, extra in ((["--idle-timeout", value], {}), ([], {"RESUMEC_SERVER_IDLE": value})):
+        proc = run_cli("server", "start", *args, env={**env, **extra})
+        assert proc.returncode == 2 and b"Traceback" not in proc.stderr, proc.stderr
+        assert not status(env)["running"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Annotated
 
 import typer
 
 from resumec.cli.app import app
-from resumec.errors import ResumecError
+from resumec.errors import ResumecError, UsageError
 
 server_app = typer.Typer(
     help="A background LibreOffice that later compiles use (~0.1 s a PDF instead of ~1.2 s).",
@@ -47,6 +48,8 @@ def start_command(
     settings = Settings.from_env()
     try:
         idle = settings.server_idle if idle_timeout is None else idle_timeout
+        if not math.isfinite(idle):
+            raise UsageError(f"--idle-timeout {idle_timeout}: expected 0 (never) or a finite number of seconds")
         if foreground:
             from resumec.service.server import serve
 
