@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec.errors import ConvertError, ResumecError, UsageError
+from resumec.interrupt import deliver_later, in_import
 from resumec.options import Options
 from resumec.pipeline import Result
 from resumec.report import Reporter
@@ -252,6 +253,9 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
     def on_signal(signum: int, frame: Any) -> None:
         if state["stopping"]:
             return  # already on the way out: never interrupt the cleanup
+        if in_import(frame):
+            deliver_later(signum)
+            return
         state["stopping"] = True
         raise _Stop(128 + signum)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from types import FrameType
+
+from resumec.interrupt import deliver_later, in_import
 
 
 def _ignore_signals() -> None:
@@ -16,7 +19,10 @@ def _ignore_signals() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def _terminate(signum: int, frame: object) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    if in_import(frame):
+        deliver_later(signum)
+        return
     # From here on we are unwinding: a second signal must not cut the cleanup
     # short (killing LibreOffice, removing temp files), and the exit status is 128 + signum.
     _ignore_signals()

@@ -1,0 +1,33 @@
+"""Turning Ctrl-C and SIGTERM into a clean unwind, never in the middle of an import.
+
+A Python signal handler runs between any two bytecodes. Raising SystemExit
+there unwinds every `finally` (LibreOffice killed, temp files removed), which
+is what we want, except inside importlib's own frames: an exception in the
+middle of its module-lock bookkeeping becomes a RuntimeError traceback and
+exit 1. So a signal that lands during an import is delivered again 10 ms
+later, once the import (a few ms) is done. Nothing here may import anything
+when called (it runs inside a signal handler, maybe mid-import): the timer is
+SIGALRM, which needs only the modules already loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType
+
+
+def in_import(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def deliver_later(signum: int, delay: float = 0.01) -> None:
+    def again(_signum: int, _frame: FrameType | None) -> None:
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGALRM, again)
+    signal.setitimer(signal.ITIMER_REAL, delay)
