@@ -87,7 +87,8 @@ class Result:
 
 
 def error_json(error: ResumecError) -> dict[str, Any]:
-    return {"type": type(error).__name__, "message": error.message, "details": error.details}
+    """An error in --json: its type, exit code, message, printed lines and structured problems."""
+    return error.to_json()
 
 
 def stages(options: Options) -> tuple[str, ...]:
@@ -398,8 +399,7 @@ def _photo_digest(source: Source) -> tuple[Path, str] | None:
         photo = load_photo(source.data, base)
         return (photo.path, photo.digest) if photo else None
     except InputError as exc:
-        line, col = source.locate(("basics", "image"))
-        raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None
+        message = exc.message.removeprefix(f"{PHOTO_FIELD}: ")
+        raise InputError(source.problem(("basics", "image"), message)) from None
     except OSError as exc:
-        line, col = source.locate(("basics", "image"))
-        raise InputError(f"{source.name}:{line}:{col}: {PHOTO_FIELD}: cannot be read: {exc.strerror or exc}") from None
+        raise InputError(source.problem(("basics", "image"), f"cannot be read: {exc.strerror or exc}")) from None
