@@ -38,8 +38,11 @@ def escape(text: str, *, line_start: bool = True) -> str:
 
 def _lines(text: str, indent: str = "", *, line_start: bool = True) -> str:
     """Text with its own line breaks kept as hard breaks (a backslash at the end of the line)."""
-    lines = [escape(line.strip(), line_start=line_start) for line in text.split("\n")]
-    lines = [line for line in lines if line]
+    raw = text.split("\n")
+    # A line that may start a Markdown line is stripped (leading spaces would make a code block).
+    first = raw[0].strip() if line_start else raw[0].rstrip()
+    lines = [escape(first, line_start=line_start)] + [escape(line.strip()) for line in raw[1:]]
+    lines = [line for line in lines if line.strip()]
     return ("\\\n" + indent).join(lines)
 
 
@@ -73,7 +76,8 @@ def _section(view: View, section: Section) -> list[str]:
         items = []
         for entry in section.entries:
             label, rest = group_parts(entry)
-            items.append("- " + (f"**{_lines(label, '  ')}**" if label else "") + _lines(rest, "  "))
+            bold = f"**{_lines(label, '  ')}**" if label else ""
+            items.append("- " + bold + _lines(rest, "  ", line_start=not bold))
         blocks.append("\n".join(items))
     else:
         for entry in section.entries:
