@@ -115,6 +115,11 @@ class ResumecError(Exception):
         return self.details or [self.message]
 
     @property
+    def structured(self) -> bool:
+        """True when the problems were given as data; False for an error made from text alone."""
+        return bool(self._problems)
+
+    @property
     def problems(self) -> list[Problem]:
         """Every problem as data; unlocated ones (an error made from text) carry only their message."""
         if self._problems:

@@ -11,7 +11,7 @@ from resumec.options import for_command
 
 
 @table_command("compile", for_command("compile"),
-               [inputs_parameter("Résumé JSON files, folders of them, or - for standard input.")],
+               [inputs_parameter("Résumé files (JSON or YAML), folders of them, or - for standard input.")],
                epilog=EXIT_CODES)
 def compile_command(inputs: list[str], raw: dict) -> None:
     """Compile résumés to DOCX and PDF."""
@@ -22,29 +22,13 @@ def compile_command(inputs: list[str], raw: dict) -> None:
 
 @app.command("validate", epilog=EXIT_CODES)
 def validate_command(
-    inputs: Annotated[list[str], typer.Argument(help="Résumé JSON files, folders of them, or - for standard input.",
-                                                metavar="INPUT...", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(help="Résumé files (JSON or YAML), folders of them, or - for "
+                                                     "standard input.", metavar="INPUT...", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout: each input, and every "
+                                                         "problem as file, line, column, path and message.")] = False,
 ) -> None:
     """Check résumés as `compile` would, without building: exit 0 valid, 1 invalid."""
-    from resumec import load
-    from resumec.errors import ResumecError
-    from resumec.options import expand_inputs
-    from resumec.pipeline import check
-    from resumec.report import print_error
+    from resumec.run import validate
 
-    code = 0
-    try:
-        specs = expand_inputs(inputs)
-    except ResumecError as exc:
-        print_error(exc)
-        raise typer.Exit(exc.exit_code) from None
-    for spec in specs:
-        try:
-            check(load.load(spec))
-            if not quiet:
-                typer.echo(f"{'<stdin>' if spec == '-' else spec}: valid", err=True)
-        except ResumecError as exc:
-            print_error(exc)
-            code = code or exc.exit_code
-    raise typer.Exit(code)
+    raise typer.Exit(validate(inputs, quiet=quiet, as_json=as_json))
