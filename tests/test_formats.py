@@ -359,9 +359,15 @@ def test_output_names_and_standard_output(tmp_path):
     assert proc.returncode == 2 and b"one format" in proc.stderr
 
 
-def test_all_still_means_docx_and_pdf():
+def test_all_still_means_docx_and_pdf_and_the_new_formats_complete():
+    from resumec.cli.app import _completer
+    from resumec.options import BY_FLAG
+
     assert Options.from_raw({"formats": "all"}).formats == ("docx", "pdf")
     assert Options.from_raw({"formats": "md,HTML,txt"}).formats == ("md", "html", "txt")
+    complete = _completer(BY_FLAG["-f"])
+    assert complete("pdf,") == ["pdf,docx", "pdf,pdf", "pdf,png", "pdf,html", "pdf,md", "pdf,txt", "pdf,all"]
+    assert complete("h") == ["html"]
 
 
 def test_in_process_compile_writes_only_the_text_formats(tmp_path):
@@ -371,3 +377,20 @@ def test_in_process_compile_writes_only_the_text_formats(tmp_path):
     assert result.ok, result.error
     assert [o.format for o in result.outputs] == ["txt"] and "docx" not in result.timings
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cv.json", "cv.txt"]
+
+
+def test_the_remote_cache_accepts_the_text_formats(tmp_path):
+    """A shared remote tier verifies a blob's kind: the three formats are kinds it knows, checked by content."""
+    import hashlib
+
+    from resumec.remote.core import check_blob, parse_manifest
+
+    for fmt in TEXT_FORMATS:
+        data = build(tmp_path, SAMPLES / "full.json", fmt)
+        digest = hashlib.sha256(data).hexdigest()
+        manifest = json.dumps({"blob": digest, "size": len(data), "kind": fmt}).encode()
+        assert parse_manifest(manifest) == (digest, len(data), fmt)
+        assert check_blob(data, digest, len(data), fmt) is None
+    bad = b"\xff\xfe not text"
+    assert check_blob(bad, hashlib.sha256(bad).hexdigest(), len(bad), "md") == "content is not a md"
+    assert check_blob(b"# x\n", hashlib.sha256(b"# x\n").hexdigest(), 4, "html") == "content is not a html"
