@@ -7,6 +7,7 @@ tests/test_formats_browser.py.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,11 +17,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
 from markdown_it import MarkdownIt
 
 from conftest import SAMPLES, run_cli
+from test_input_fuzz import FUZZ, LOCATED, ORDER, THEME, mutations, resumes
 from resumec.docx.text import DateStyle, format_dates
 from resumec.entries import resume_model
+from resumec.errors import InputError
 from resumec.options import Options
 from resumec.pipeline import compile
 from resumec.sections import resolve
@@ -394,3 +399,51 @@ def test_the_remote_cache_accepts_the_text_formats(tmp_path):
     bad = b"\xff\xfe not text"
     assert check_blob(bad, hashlib.sha256(bad).hexdigest(), len(bad), "md") == "content is not a md"
     assert check_blob(b"# x\n", hashlib.sha256(b"# x\n").hexdigest(), 4, "html") == "content is not a html"
+
+
+# -- generated résumés ------------------------------------------------------------------------
+
+SAFE_SCHEMES = ("http", "https", "mailto", "tel")
+
+
+@FUZZ
+@given(resumes)
+def test_every_valid_resume_renders_inert_html_markdown_and_text(data):
+    from resumec.formats import render
+
+    html = render("html", data, THEME, ORDER).decode("utf-8")
+    page = Page(html)
+    assert {tag for tag, _ in page.tags} <= {"html", "head", "meta", "title", "style", "body", "main", "header",
+                                             "h1", "h2", "h3", "p", "section", "div", "span", "strong", "em",
+                                             "ul", "li", "blockquote", "a", "br"}
+    assert all(attrs["href"].split(":")[0] in SAFE_SCHEMES for tag, attrs in page.tags if tag == "a")
+    md = render("md", data, THEME, ORDER).decode("utf-8")
+    tokens = MarkdownIt("commonmark").parse(md)
+    inline = [child for token in tokens for child in (token.children or [])]
+    assert not [t for t in tokens + inline if t.type in ("html_block", "html_inline", "code_block", "image")]
+    assert all(t.attrs["href"].split(":")[0] in SAFE_SCHEMES for t in inline if t.type == "link_open")
+    txt = render("txt", data, THEME, ORDER).decode("utf-8")
+    assert not any(c in txt for c in "\x00\x01\x0b\x1f\t\r")
+
+
+def _yaml_outcome(raw: bytes) -> str:
+    from resumec.load import load as load_input
+    from resumec.validate import check as check_schema
+
+    try:
+        source = load_input("-", stdin=io.BytesIO(raw))
+        check_schema(source)
+    except InputError as exc:
+        for line in exc.lines():
+            assert LOCATED.match(line), line
+        return "error"
+    return "ok"
+
+
+FULL_YAML = "# my résumé\n".encode() + yaml.safe_dump(FULL, allow_unicode=True, sort_keys=False).encode("utf-8")
+
+
+@FUZZ
+@given(mutations(FULL_YAML))
+def test_damaged_yaml_ends_in_data_or_a_located_error(raw):
+    assert _yaml_outcome(raw) in ("ok", "error")

@@ -29,6 +29,54 @@ def validate_command(
                                                          "problem as file, line, column, path and message.")] = False,
 ) -> None:
     """Check résumés as `compile` would, without building: exit 0 valid, 1 invalid."""
-    from resumec.run import validate
-
     raise typer.Exit(validate(inputs, quiet=quiet, as_json=as_json))
+
+
+def validate(inputs: list[str], *, quiet: bool = False, as_json: bool = False) -> int:
+    """`resumec validate`: every check `compile` makes before building; the first failure's exit code.
+
+    Human lines go to stderr; with `as_json` one document goes to stdout instead, each
+    problem structured (file, line, column, path, message), as in `compile --json`.
+    """
+    import sys
+
+    from resumec import load
+    from resumec.errors import ResumecError
+    from resumec.options import expand_inputs
+    from resumec.pipeline import check
+    from resumec.report import FORMAT_VERSION, json_text, print_error
+
+    records: list[dict] = []
+
+    def failed(spec: str | None, exc: ResumecError) -> None:
+        if as_json:
+            records.append({"input": spec, "ok": False, "exit_code": exc.exit_code, "error": exc.to_json()})
+        else:
+            print_error(exc)
+
+    code = 0
+    try:
+        specs = expand_inputs(inputs)
+    except ResumecError as exc:
+        failed(None, exc)
+        specs, code = [], exc.exit_code
+    for spec in specs:
+        shown = load.STDIN_NAME if spec == "-" else spec
+        try:
+            check(load.load(spec))
+        except ResumecError as exc:
+            failed(spec, exc)
+            code = code or exc.exit_code
+            continue
+        if as_json:
+            records.append({"input": spec, "ok": True, "exit_code": 0, "error": None})
+        elif not quiet:
+            sys.stderr.write(f"{shown}: valid\n")
+    if as_json:
+        from resumec import __version__
+
+        doc = {"resumec": __version__, "format_version": FORMAT_VERSION, "ok": code == 0, "exit_code": code,
+               "results": records}
+        sys.stdout.write(json_text(doc) + "\n")
+        sys.stdout.flush()
+    return code
