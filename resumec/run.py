@@ -146,4 +146,3 @@ def _open_pool(workers: int, options: Options, reporter: Reporter, settings: Set
         return convert.pool(workers, settings, service=options.use_server, warm=True, warn=reporter.warn)
     except ConvertError:
         return None
-
