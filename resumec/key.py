@@ -75,9 +75,14 @@ def png_key(pdf_sha256: str, dpi: int, version: str) -> str:
     return _digest({"stage": "png", "schema": KEY_SCHEMA, "pdf": pdf_sha256, "dpi": dpi, "version": version})
 
 
+def content_digest(data: Any) -> str:
+    """sha256 of the parsed résumé's canonical text."""
+    return hashlib.sha256(canonical_content(data).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def text_key(
     fmt: str,
-    data: Any,
+    content: str,
     sections: list[tuple[str, str]],
     theme_fingerprint: str,
     options: Mapping[str, Any],
@@ -87,9 +92,9 @@ def text_key(
     """Key of an HTML, Markdown or text output: what it is rendered from, and nothing else.
 
     No timestamp: these outputs hold no date, so SOURCE_DATE_EPOCH cannot change them.
-    `options` and `assets` are only those the format reads (paper and the photo for HTML).
+    `content` is `content_digest(data)`; `options` and `assets` are only those the format reads
+    (paper and the photo for HTML).
     """
-    content = hashlib.sha256(canonical_content(data).encode("utf-8", "surrogatepass")).hexdigest()
     return _digest(
         {
             "stage": fmt,

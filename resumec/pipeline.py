@@ -191,6 +191,8 @@ def _compile(spec: str, options: Options, run: _Run, converter: Converter | None
             raise
         missing = exc
     run.progress("write")
+    # Reported in a fixed order: DOCX and PDF first, as always, then the text formats as asked, then PNG pages.
+    produced = dict(sorted(produced.items(), key=lambda item: item[0] not in ("docx", "pdf")))
     _write(job, options, run, produced, pages)
     if store is not None:
         store.record(**run.counts)
@@ -304,11 +306,12 @@ def _produce_text(job: _Job, options: Options, run: _Run, store: Cache | None,
     wanted = [fmt for fmt in options.formats if fmt in TEXT_FORMATS]
     if not wanted:
         return
-    from resumec.key import text_key
+    from resumec.key import content_digest, text_key
 
+    content = content_digest(job.source.data)
     for fmt in wanted:
         html = fmt == "html"
-        key = text_key(fmt, job.source.data, job.order, job.theme.fingerprint,
+        key = text_key(fmt, content, job.order, job.theme.fingerprint,
                        {"lang": job.lang, "paper": options.paper} if html else {"lang": job.lang}, __version__,
                        job.assets if html else None)
         hit = store.get(key) if store else None
