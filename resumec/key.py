@@ -1,10 +1,11 @@
 """Cache keys: a hash of everything that changes the output bytes, and nothing else.
 
-Two stages, two keys. The DOCX key covers the résumé's parsed content (so
+Two stages, two keys (plus one per text format). The DOCX key covers the résumé's parsed content (so
 re-indenting or reordering keys still hits), the section order and titles, the
 theme's files, the output-affecting options and resumec's version. The PDF key
 covers the DOCX bytes' hash, the converter's identity and the PDF options, so an
-edit that yields the same DOCX still reuses the PDF.
+edit that yields the same DOCX still reuses the PDF. HTML, Markdown and text
+are rendered from the résumé directly, each under its own key.
 """
 
 from __future__ import annotations
@@ -72,3 +73,37 @@ def pdf_key(docx_sha256: str, converter: str, options: Mapping[str, Any], versio
 def png_key(pdf_sha256: str, dpi: int, version: str) -> str:
     """Key of the PNG pages: the PDF bytes and the resolution decide."""
     return _digest({"stage": "png", "schema": KEY_SCHEMA, "pdf": pdf_sha256, "dpi": dpi, "version": version})
+
+
+def content_digest(data: Any) -> str:
+    """sha256 of the parsed résumé's canonical text."""
+    return hashlib.sha256(canonical_content(data).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def text_key(
+    fmt: str,
+    content: str,
+    sections: list[tuple[str, str]],
+    theme_fingerprint: str,
+    options: Mapping[str, Any],
+    version: str,
+    assets: Mapping[str, str] | None = None,
+) -> str:
+    """Key of an HTML, Markdown or text output: what it is rendered from, and nothing else.
+
+    No timestamp: these outputs hold no date, so SOURCE_DATE_EPOCH cannot change them.
+    `content` is `content_digest(data)`; `options` and `assets` are only those the format reads
+    (paper and the photo for HTML).
+    """
+    return _digest(
+        {
+            "stage": fmt,
+            "schema": KEY_SCHEMA,
+            "content": content,
+            "sections": sections,
+            "theme": theme_fingerprint,
+            "options": dict(options),
+            "version": version,
+            "assets": dict(assets or {}),
+        }
+    )

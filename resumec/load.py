@@ -18,15 +18,15 @@ import os
 import re
 import sys
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from resumec.errors import InputError
+from resumec.errors import InputError, Problem
 from resumec.files import FileTooLarge, NotRegularFile, read_regular
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "STDIN_NAME", "Source", "load", "parse_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "STDIN_NAME", "YAML_SUFFIXES", "Source", "is_yaml", "load", "parse_text"]
 
 # A real résumé is a few kB; the cap keeps a wrong path (a log, a dump) from
 # eating memory and time before we could say anything useful.
@@ -34,6 +34,8 @@ MAX_BYTES = 5 * 1024 * 1024
 # Deep nesting has no place in a résumé and would only crash recursive code later on.
 MAX_DEPTH = 64
 STDIN_NAME = "<stdin>"
+# Inputs read as YAML (JSON Resume in YAML); everything else is JSON.
+YAML_SUFFIXES = (".yaml", ".yml")
 
 _MB = 1024 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -100,6 +102,8 @@ class Source:
     path: Path | None  # None for stdin
     text: str
     data: Any
+    # Where each value starts, when the parser already knows (YAML); JSON's is built on first use.
+    index: _PositionIndex | None = field(default=None, compare=False, repr=False)
 
     def locate(self, path: tuple[str | int, ...]) -> tuple[int, int]:
         """1-based (line, col) of the value at `path`, or of its nearest existing ancestor.
@@ -136,7 +140,14 @@ class Source:
     # frozen dataclass; the cache is per Source, never shared.
     @cached_property
     def _positions(self) -> _PositionIndex:
+        if self.index is not None:
+            return self.index
         return _PositionIndex(_scan_positions(self.text), _line_starts(self.text))
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
+        """A problem with the value at `path`, located in this input."""
+        line, col = self.locate(path)
+        return Problem(message, self.name, line, col, path)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -302,20 +313,6 @@ def _lone_surrogate(data: Any) -> tuple[tuple[str | int, ...], str] | None:
     return None
 
 
-def _show_path(path: tuple[str | int, ...]) -> str:
-    """Like validate.format_path, with lone surrogates escaped so the message can be printed."""
-    parts: list[str] = []
-    for step in path:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", step):
-            parts.append(f".{step}" if parts else step)
-        else:
-            parts.append(f"[{json.dumps(step, ensure_ascii=False)}]")
-    shown = "".join(parts) or "(root)"
-    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _bad_integer_offset(text: str) -> int:
     """Offset of the first integer literal Python refuses to convert (too many digits)."""
     for m in _NUMBER.finditer(text):
@@ -329,48 +326,53 @@ def _bad_integer_offset(text: str) -> int:
     return 0
 
 
+def _at(name: str, text: str, offset: int, message: str) -> InputError:
+    """An InputError for the character at `offset` of `text`."""
+    line, col = _line_col(text, offset)
+    return InputError(Problem(message, name, line, col))
+
+
 def parse_text(name: str, text: str, path: Path | None = None) -> Source:
-    """Parse already-decoded text; every failure is an `InputError` naming `name`."""
+    """Parse already-decoded JSON text; every failure is an `InputError` naming `name`."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip(" \t\n\r"):
-        raise InputError(f"{name}: empty input (expected a JSON object)")
+        raise InputError(Problem("empty input (expected a JSON object)", name))
     try:
         # A fresh decoder per call (microseconds): the C scanner's key memo is then never shared.
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         # e.lineno counts only \n; the offset is what we trust.
-        line, col = _line_col(text, e.pos)
-        raise InputError(f"{name}:{line}:{col}: {e.msg}") from None
+        raise _at(name, text, e.pos, e.msg) from None
     except _NonFiniteConstant as e:
         offset = next((m.start(1) for m in _CONSTANT.finditer(text) if m.group(1)), 0)
-        line, col = _line_col(text, offset)
-        raise InputError(f"{name}:{line}:{col}: {e.args[0]} is not allowed in JSON") from None
+        raise _at(name, text, offset, f"{e.args[0]} is not allowed in JSON") from None
     except ValueError:
         # Python's int-from-string digit limit (4300 by default), raised mid-parse with no position.
-        line, col = _line_col(text, _bad_integer_offset(text))
-        raise InputError(f"{name}:{line}:{col}: number is too large") from None
+        raise _at(name, text, _bad_integer_offset(text), "number is too large") from None
     except RecursionError:
         data, problem = None, "depth"
     else:
         problem = _shape_problem(data)
     if problem == "depth":
         offset = _too_deep_offset(text)
-        where = "{}:{}:{}".format(name, *_line_col(text, offset)) if offset is not None else name
-        raise InputError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        message = f"nested more than {MAX_DEPTH} levels deep"
+        raise _at(name, text, offset, message) if offset is not None else InputError(Problem(message, name))
     source = Source(name=name, path=path, text=text, data=data)
     if problem == "number":
         line, col = source.locate(_non_finite_path(data))
-        raise InputError(f"{name}:{line}:{col}: number is too large")
+        raise InputError(Problem("number is too large", name, line, col))
     if _MAYBE_SURROGATE.search(text):
-        found = _lone_surrogate(data)
-        if found is not None:
-            where, char = found
-            line, col = source.locate(where)
-            raise InputError(
-                f"{name}:{line}:{col}: {_show_path(where)}: lone surrogate \\u{ord(char):04x} is not valid Unicode"
-            )
+        check_surrogates(source)
     return source
+
+
+def check_surrogates(source: Source) -> None:
+    """A lone surrogate (from a \\uD800-\\uDFFF escape) is not text: located InputError."""
+    found = _lone_surrogate(source.data)
+    if found is not None:
+        where, char = found
+        raise InputError(source.problem(where, f"lone surrogate \\u{ord(char):04x} is not valid Unicode"))
 
 
 def _sniff_wide_encoding(raw: bytes) -> str | None:
@@ -391,22 +393,22 @@ def _sniff_wide_encoding(raw: bytes) -> str | None:
 def _decode(name: str, raw: bytes) -> str:
     wide = _sniff_wide_encoding(raw)
     if wide is not None:
-        raise InputError(f"{name}: text is {wide}-encoded; save it as UTF-8")
+        raise InputError(Problem(f"text is {wide}-encoded; save it as UTF-8", name))
     skip = len(_UTF8_BOM) if raw.startswith(_UTF8_BOM) else 0
     try:
         return raw[skip:].decode("utf-8")
     except UnicodeDecodeError as e:
         offset = e.start + skip
-        raise InputError(f"{name}: not valid UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})") from None
+        raise InputError(Problem(f"not valid UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})", name)) from None
 
 
 def _size_error(name: str, size: int | None) -> InputError:
     limit = MAX_BYTES // _MB
     if size is None:  # a stream we stopped reading, so its full size is unknown
-        return InputError(f"{name}: input is over the {limit} MB limit")
+        return InputError(Problem(f"input is over the {limit} MB limit", name))
     # Rounded up, so a file just over the limit never reads as "5.0 MB".
     shown = math.ceil(size * 10 / _MB) / 10
-    return InputError(f"{name}: file is {shown:.1f} MB; the limit is {limit} MB")
+    return InputError(Problem(f"file is {shown:.1f} MB; the limit is {limit} MB", name))
 
 
 def _read_file(name: str, path: Path) -> bytes:
@@ -417,39 +419,64 @@ def _read_file(name: str, path: Path) -> bytes:
         raise _size_error(name, e.size) from None
     except NotRegularFile as e:
         hint = "; to read from a pipe, give - and redirect it to standard input" if e.kind == "a FIFO" else ""
-        raise InputError(f"{name}: not a regular file (it is {e.kind}){hint}") from None
+        raise InputError(Problem(f"not a regular file (it is {e.kind}){hint}", name)) from None
     except OSError as e:
-        raise InputError(f"{name}: {e.strerror or e}") from None
+        raise InputError(Problem(f"{e.strerror or e}", name)) from None
 
 
 def _read_stream(stream: typing.TextIO | typing.BinaryIO | None) -> bytes | str:
     if stream is None:
-        raise InputError(f"{STDIN_NAME}: no standard input")
+        raise InputError(Problem("no standard input", STDIN_NAME))
     # Prefer the bytes underneath a text stream so decoding rules match files exactly.
     binary = getattr(stream, "buffer", None)
     reader: typing.IO[Any] = binary if binary is not None else stream
     try:
         raw = reader.read(MAX_BYTES + 1)
     except UnicodeDecodeError as e:
-        raise InputError(f"{STDIN_NAME}: could not decode input ({e.reason})") from None
+        raise InputError(Problem(f"could not decode input ({e.reason})", STDIN_NAME)) from None
     except OSError as e:
-        raise InputError(f"{STDIN_NAME}: {e.strerror or e}") from None
+        raise InputError(Problem(f"{e.strerror or e}", STDIN_NAME)) from None
     if raw is None:  # non-blocking stream with nothing ready
         raw = b""
     return raw
 
 
+def is_yaml(spec: str | os.PathLike[str]) -> bool:
+    """A path ending in .yaml or .yml (any case) is read as YAML."""
+    return os.fspath(spec).lower().endswith(YAML_SUFFIXES)
+
+
+def looks_like_json(text: str) -> bool:
+    """Standard input's sniff: JSON when its first non-blank character is `{` or `[`, else YAML.
+
+    Every JSON résumé starts with `{`; a YAML one starts with a key, a
+    comment or `---`. Empty input stays JSON, for its message.
+    """
+    stripped = text.lstrip("\ufeff \t\n\r")
+    return not stripped or stripped[0] in "{["
+
+
+def _parse(name: str, text: str, path: Path | None, yaml: bool) -> Source:
+    if yaml:
+        from resumec.load_yaml import parse_yaml  # PyYAML only for YAML inputs
+
+        return parse_yaml(name, text, path)
+    return parse_text(name, text, path)
+
+
 def load(spec: str | os.PathLike[str], stdin: typing.TextIO | typing.BinaryIO | None = None) -> Source:
-    """Read and parse `spec` (a path, or "-" for stdin)."""
+    """Read and parse `spec` (a path, or "-" for stdin): YAML for *.yaml / *.yml, else JSON."""
     if isinstance(spec, str) and spec == "-":
         raw = _read_stream(stdin if stdin is not None else sys.stdin)
         if isinstance(raw, str):
             if len(raw.encode("utf-8", "surrogatepass")) > MAX_BYTES:
                 raise _size_error(STDIN_NAME, None)
-            return parse_text(STDIN_NAME, raw)
-        if len(raw) > MAX_BYTES:
-            raise _size_error(STDIN_NAME, None)
-        return parse_text(STDIN_NAME, _decode(STDIN_NAME, raw))
+            text = raw
+        else:
+            if len(raw) > MAX_BYTES:
+                raise _size_error(STDIN_NAME, None)
+            text = _decode(STDIN_NAME, raw)
+        return _parse(STDIN_NAME, text, None, yaml=not looks_like_json(text))
     name = os.fspath(spec)
     path = Path(name)
-    return parse_text(name, _decode(name, _read_file(name, path)), path)
+    return _parse(name, _decode(name, _read_file(name, path)), path, yaml=is_yaml(name))

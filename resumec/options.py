@@ -20,7 +20,9 @@ from typing import Any
 
 from resumec.errors import UsageError
 
-FORMATS = ("docx", "pdf", "png")
+FORMATS = ("docx", "pdf", "png", "html", "md", "txt")
+# What LibreOffice makes; every other format is rendered in Python.
+CONVERTED = ("pdf", "png")
 PAPERS = ("a4", "letter")
 MAX_TIMEOUT = 86400.0
 MAX_JOBS = 256
@@ -209,10 +211,11 @@ def _section_names() -> Sequence[str]:
 
 
 OPTIONS: tuple[Opt, ...] = (
-    Opt("output", ("-o", "--output"), "Output directory (existing, or ending in /), FILE.pdf / FILE.docx (the other "
-        "formats share its stem), or - for standard output (one format).", "PATH", _output),
-    Opt("formats", ("-f", "--format"), "pdf, docx, png (one image per page) or all (= docx,pdf); a comma-separated "
-        "list combines them.", "LIST", parse_formats, choices=lambda: (*FORMATS, "all")),
+    Opt("output", ("-o", "--output"), "Output directory (existing, or ending in /), FILE.pdf, FILE.docx, FILE.html "
+        "… (the other formats share its stem), or - for standard output (one format).", "PATH", _output),
+    Opt("formats", ("-f", "--format"), "pdf, docx, png (one image per page), html (one self-contained page), md, "
+        "txt, or all (= docx,pdf); a comma-separated list combines them.", "LIST", parse_formats,
+        choices=lambda: (*FORMATS, "all")),
     Opt("theme", ("-t", "--theme"), "A built-in theme (see `resumec themes`) or a theme folder.", "NAME",
         choices=_theme_names),
     Opt("sections", ("-s", "--sections"), "Sections in order, optionally renamed: work=Experience,projects,"
@@ -292,14 +295,18 @@ def parse_argv(argv: Sequence[str], command: str = "compile") -> tuple[list[str]
     return inputs, raw
 
 
+INPUT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
-    """Directories stand for the *.json files directly inside them; `-` may appear once."""
+    """Directories stand for the *.json, *.yaml and *.yml files directly inside them; `-` may appear once."""
     expanded: list[str] = []
     for item in inputs:
         if item != "-" and os.path.isdir(item):
-            found = sorted(str(p) for p in Path(item).glob("*.json") if not p.is_dir())  # a FIFO is reported, not skipped
+            found = sorted(str(p) for p in Path(item).iterdir()  # a FIFO is reported, not skipped
+                           if p.suffix.lower() in INPUT_SUFFIXES and not p.is_dir())
             if not found:
-                raise UsageError(f"{item}: no .json files in this directory")
+                raise UsageError(f"{item}: no .json, .yaml or .yml files in this directory")
             expanded.extend(found)
         else:
             expanded.append(item)

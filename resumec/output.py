@@ -17,7 +17,7 @@ from pathlib import Path
 
 from resumec.errors import OutputError, UsageError
 
-SUFFIXES = {"docx": ".docx", "pdf": ".pdf", "png": ".png"}
+SUFFIXES = {"docx": ".docx", "pdf": ".pdf", "png": ".png", "html": ".html", "md": ".md", "txt": ".txt"}
 STDOUT = "-"
 
 
@@ -32,7 +32,7 @@ def plan(
 
     No `-o`: next to the input. `-o DIR` (an existing directory, a path ending
     in a slash, a path without suffix, or any `-o` in a batch): inside it.
-    `-o FILE.pdf` / `FILE.docx` / `FILE.png`: that stem, with each format's
+    `-o FILE.pdf` (or any format's suffix, `FILE.html` …): that stem, with each format's
     suffix. `-o -` (standard output) is the caller's to handle. An output
     never replaces the input it is built from.
     """
@@ -50,7 +50,8 @@ def plan(
         elif path.suffix.lower() in SUFFIXES.values():
             folder, stem = path.parent, path.stem
         else:
-            raise UsageError(f"-o {raw}: expected a directory (end it with /) or a file ending in .pdf, .docx or .png")
+            raise UsageError(f"-o {raw}: expected a directory (end it with /) or a file ending in "
+                             f"{', '.join(SUFFIXES.values())}")
     paths = {fmt: folder / (stem + SUFFIXES[fmt]) for fmt in formats}
     if input_path is not None:
         for target in paths.values():

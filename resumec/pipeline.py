@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from resumec import __version__
 from resumec.errors import InputError, LibreOfficeMissing, ResumecError, UsageError
-from resumec.options import Options
+from resumec.options import CONVERTED, FORMATS, Options
 from resumec.settings import Settings
 
 if TYPE_CHECKING:  # the cache-hit path must not pay for these imports
@@ -88,15 +88,19 @@ class Result:
 
 
 def error_json(error: ResumecError) -> dict[str, Any]:
-    return {"type": type(error).__name__, "message": error.message, "details": error.details}
+    """An error in --json: its type, exit code, message, printed lines and structured problems."""
+    return error.to_json()
 
 
 def stages(options: Options) -> tuple[str, ...]:
-    """The stages a compile with these options goes through, for progress bars."""
+    """The stages a compile with these options goes through, for progress bars.
+
+    HTML, Markdown and text take milliseconds, so they have no stage of their own.
+    """
     converts = "pdf" in options.formats or "png" in options.formats
-    return ("validate", "docx") + (("pdf",) if converts else ()) + (("png",) if "png" in options.formats else ()) + (
-        "write",
-    )
+    builds = converts or "docx" in options.formats
+    return ("validate",) + (("docx",) if builds else ()) + (("pdf",) if converts else ()) + (
+        ("png",) if "png" in options.formats else ()) + ("write",)
 
 
 # -- one compile ----------------------------------------------------------------------------
@@ -133,6 +137,7 @@ class _Job:
     epoch: int
     docx_key: str
     paths: dict[str, Path]  # empty for standard output
+    assets: dict[str, str]  # local files the résumé embeds (the photo) -> their sha256
 
 
 def compile(
@@ -181,13 +186,17 @@ def _compile(spec: str, options: Options, run: _Run, converter: Converter | None
     pages: list[tuple[bytes, bool]] = []
     missing: LibreOfficeMissing | None = None
     try:
+        _produce_text(job, options, run, store, produced)
         _produce(job, options, run, store, converter, produced, pages)
     except LibreOfficeMissing as exc:
-        # The DOCX is still worth having; any other conversion failure leaves every output untouched.
-        if "docx" not in produced:
+        # The DOCX (and HTML, Markdown, text) are still worth having; any other conversion failure
+        # leaves every output untouched.
+        if not produced:
             raise
         missing = exc
     run.progress("write")
+    # Reported in a fixed order: DOCX and PDF first, as always, then the text formats as asked, then PNG pages.
+    produced = dict(sorted(produced.items(), key=lambda item: item[0] not in ("docx", "pdf")))
     _write(job, run, store, produced, pages)
     if store is not None:
         store.record(**run.counts)
@@ -214,11 +223,12 @@ def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many
     from resumec.key import docx_key
 
     for fmt in options.formats:
-        if fmt not in ("docx", "pdf", "png"):
+        if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}")
     to_stdout = options.output == output.STDOUT
     if to_stdout and (many or len(options.formats) != 1 or options.formats[0] == "png"):
-        raise UsageError("-o - (standard output) takes one input and one format: add -f pdf or -f docx")
+        raise UsageError("-o - (standard output) takes one input and one format (not png): add -f pdf, -f docx, "
+                         "-f html, -f md or -f txt")
     if spec != "-":
         run.result.inputs.append(Path(spec))  # an input even when it does not parse: watch must see it fixed
     source = load.load(spec, stdin=stdin)
@@ -245,7 +255,7 @@ def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many
     assets = {"basics.image": photo[1]} if photo else {}
     key = docx_key(source.data, order, chosen.fingerprint, {"paper": options.paper, "lang": lang}, __version__,
                    epoch, assets)
-    return _Job(source, chosen, lang, order, epoch, key, paths)
+    return _Job(source, chosen, lang, order, epoch, key, paths, assets)
 
 
 def _open_store(options: Options, run: _Run, remote: Remote | None) -> Cache | TieredCache | None:
@@ -267,6 +277,8 @@ def _open_store(options: Options, run: _Run, remote: Remote | None) -> Cache | T
 def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
              produced: dict[str, tuple[bytes, bool]], pages: list[tuple[bytes, bool]]) -> None:
     """Each output from the cache, or built: DOCX, then PDF from it, then PNG pages from that."""
+    if "docx" not in options.formats and not any(fmt in options.formats for fmt in CONVERTED):
+        return
     docx_bytes: bytes | None = None
     docx_digest = store.lookup(job.docx_key, "docx") if store else None
     docx_cached = False
@@ -296,6 +308,39 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
     if "png" in options.formats:
         pages += _png(pdf, options, run, store)
         run.lap("png")
+
+
+def _produce_text(job: _Job, options: Options, run: _Run, store: Cache | TieredCache | None,
+                  produced: dict[str, tuple[bytes, bool]]) -> None:
+    """HTML, Markdown and text: each from the cache, or rendered from the résumé (no python-docx, no LibreOffice)."""
+    from resumec.formats import TEXT_FORMATS
+
+    wanted = [fmt for fmt in options.formats if fmt in TEXT_FORMATS]
+    if not wanted:
+        return
+    from resumec.key import content_digest, text_key
+
+    content = content_digest(job.source.data)
+    for fmt in wanted:
+        html = fmt == "html"
+        key = text_key(fmt, content, job.order, job.theme.fingerprint,
+                       {"lang": job.lang, "paper": options.paper} if html else {"lang": job.lang}, __version__,
+                       job.assets if html else None)
+        hit = store.get(key, fmt) if store else None
+        if hit is not None:
+            run.count(f"{fmt}_hits")
+            produced[fmt] = (hit[1], True)
+            continue
+        run.count(f"{fmt}_misses")
+        from resumec.formats import render
+
+        source = job.source
+        base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
+        data = render(fmt, source.data, job.theme, job.order, lang=job.lang, paper=options.paper, base_dir=base)
+        if store:
+            store.put(key, data, fmt)
+        produced[fmt] = (data, False)
+    run.lap("text")
 
 
 def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> tuple[bytes, str]:
@@ -425,8 +470,7 @@ def _photo_digest(source: Source) -> tuple[Path, str] | None:
         photo = load_photo(source.data, base)
         return (photo.path, photo.digest) if photo else None
     except InputError as exc:
-        line, col = source.locate(("basics", "image"))
-        raise InputError(f"{source.name}:{line}:{col}: {exc.message}") from None
+        message = exc.message.removeprefix(f"{PHOTO_FIELD}: ")
+        raise InputError(source.problem(("basics", "image"), message)) from None
     except OSError as exc:
-        line, col = source.locate(("basics", "image"))
-        raise InputError(f"{source.name}:{line}:{col}: {PHOTO_FIELD}: cannot be read: {exc.strerror or exc}") from None
+        raise InputError(source.problem(("basics", "image"), f"cannot be read: {exc.strerror or exc}")) from None

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from resumec.pipeline import Result
     from resumec.settings import Settings
 
+# The version of the --json documents (compile, validate, watch lines): bumped when a field changes
+# meaning or goes away; new fields may appear without a bump. Schemas: resumec/schemas/*.json.
+FORMAT_VERSION = 1
+
 STAGE_LABELS = {
     "validate": "Validating",
     "docx": "Building DOCX",
@@ -121,7 +125,8 @@ class Reporter:
         if self.mode == "json":
             from resumec import __version__
 
-            doc = {"resumec": __version__, "ok": exit_code == 0, "exit_code": exit_code, "results": self._records}
+            doc = {"resumec": __version__, "format_version": FORMAT_VERSION, "ok": exit_code == 0,
+                   "exit_code": exit_code, "results": self._records}
             self.out.write(json_text(doc) + "\n")
             self.out.flush()
 
@@ -176,7 +181,7 @@ class Reporter:
             from resumec.pipeline import error_json
 
             self._records.append({"input": None, "ok": False, "exit_code": exc.exit_code, "outputs": [],
-                                  "error": error_json(exc)})
+                                  "timings": {}, "warnings": [], "error": error_json(exc)})
             return
         for line in error_lines(exc):
             self._print_err(line, style="red", always=True)

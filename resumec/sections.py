@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from resumec.errors import InputError, UsageError
+from resumec.errors import InputError, Problem, UsageError
 from resumec.schema import SECTIONS
 
 # The JSON Resume list sections, in the schema's order (basics and meta are not sections).
@@ -65,11 +65,9 @@ def from_meta(data: Mapping, source_name: str = "<resume>", locate=None) -> list
             if len({key for key, _ in spec}) < len(spec):
                 raise ValueError(f"section {spec[-1][0]!r} is listed twice")
         except ValueError as exc:
-            where = source_name
-            if locate is not None:
-                line, col = locate(("meta", "sections", index))
-                where = f"{source_name}:{line}:{col}"
-            raise InputError(f"{where}: meta.sections[{index}]: {exc}") from None
+            path = ("meta", "sections", index)
+            line, col = locate(path) if locate is not None else (None, None)
+            raise InputError(Problem(str(exc), source_name, line, col, path)) from None
     return spec
 
 

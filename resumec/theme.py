@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from resumec.errors import InputError
+from resumec.errors import InputError, Problem
 from resumec.files import FileTooLarge, NotRegularFile, read_regular
 from resumec.sections import SECTION_KEYS
 
@@ -216,7 +216,7 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
 
     problems = theme_check.problems(config)
     if problems:
-        raise InputError(f"{shown}: invalid theme", theme_check.located(problems, root / THEME_FILE, shown))
+        raise InputError(f"{shown}: invalid theme", problems=theme_check.located(problems, root / THEME_FILE, shown))
 
     name = resolved.name if resolved.parent == BUILTIN_DIR else config["theme"].get("name", resolved.name)
     digest = hashlib.sha256(b"resumec-theme-v1\0")
@@ -282,29 +282,29 @@ def _read_toml(path: Path, shown: str) -> dict:
     try:
         raw = read_regular(path, MAX_TOML_BYTES)
     except FileNotFoundError:
-        raise InputError(f"{shown}: missing (a theme folder needs a {THEME_FILE})") from None
+        raise InputError(Problem(f"missing (a theme folder needs a {THEME_FILE})", shown)) from None
     except NotRegularFile as exc:
-        raise InputError(f"{shown}: not a regular file (it is {exc.kind})") from None
+        raise InputError(Problem(f"not a regular file (it is {exc.kind})", shown)) from None
     except FileTooLarge:
-        raise InputError(f"{shown}: over the {MAX_TOML_BYTES // 1024} kB limit for a theme file") from None
+        raise InputError(Problem(f"over the {MAX_TOML_BYTES // 1024} kB limit for a theme file", shown)) from None
     except OSError as exc:
-        raise InputError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+        raise InputError(Problem(f"cannot read: {exc.strerror or exc}", shown)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{shown}:{line}: not valid UTF-8") from None
+        raise InputError(Problem("not valid UTF-8", shown, line)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_POS_RE.match(message)
         if m:
-            raise InputError(f"{shown}:{m['line']}:{m['col']}: {m['msg']}") from None
-        raise InputError(f"{shown}: {message}") from None
+            raise InputError(Problem(m["msg"], shown, int(m["line"]), int(m["col"]))) from None
+        raise InputError(Problem(message, shown)) from None
     except ValueError:  # an integer over Python's int-from-string digit limit (4300 by default)
         limit = sys.get_int_max_str_digits()
-        raise InputError(f"{shown}: holds an integer too long to read (over {limit} digits)") from None
+        raise InputError(Problem(f"holds an integer too long to read (over {limit} digits)", shown)) from None
 
 
 def _folder_digest(root: Path) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from resumec.errors import Problem
 from resumec.files import read_regular
 from resumec.sections import SECTION_KEYS
 from resumec.theme import _HEX_RE, MAX_TOML_BYTES, PAPER_SIZES, length_pt
@@ -25,8 +26,8 @@ def problems(config: dict) -> list[str]:
     return _validate(config) + _validate_layout(config)
 
 
-def located(found: list[str], path: Path, shown: str) -> list[str]:
-    """Problems as 'FILE:LINE: problem' lines, for InputError details."""
+def located(found: list[str], path: Path, shown: str) -> list[Problem]:
+    """Each problem in the theme file, at its key's line when that is found (printed 'FILE:LINE: problem')."""
     return _located(found, path, shown)
 
 
@@ -450,8 +451,7 @@ def _line_of(text: str, path: tuple[str | int, ...]) -> int | None:
     return best
 
 
-def _located(problems: list[str], path: Path, shown: str) -> list[str]:
-    """'FILE:LINE: problem' when the problem's key is found in the theme file, else 'FILE: problem'."""
+def _located(problems: list[str], path: Path, shown: str) -> list[Problem]:
     try:
         text = read_regular(path, MAX_TOML_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError):
@@ -459,5 +459,5 @@ def _located(problems: list[str], path: Path, shown: str) -> list[str]:
     lines = []
     for problem in problems:
         line = _line_of(text, getattr(problem, "path", ())) if text else None
-        lines.append(f"{shown}:{line}: {problem}" if line else f"{shown}: {problem}")
+        lines.append(Problem(str(problem), shown, line))
     return lines

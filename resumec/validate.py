@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from resumec.errors import InputError
+from resumec.errors import InputError, Problem, format_path
 from resumec.load import Source
 from resumec.schema import RESUME, Array, Node, Object, String
 
-__all__ = ["Violation", "check", "describe", "format_path", "url_problem", "validate"]
+__all__ = ["Violation", "check", "describe", "format_path", "problems", "url_problem", "validate"]
 
 JsonPath = tuple[str | int, ...]
 
@@ -29,7 +29,6 @@ _DATE = re.compile(r"([12][0-9]{3})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", re.ASCII)
 _URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
 _BARE_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:[/:?#]|$)", re.ASCII)
-_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
 _SHOW_MAX = 40
 
 # Resource limits (beside load's 5 MB file size and 64 nesting levels). They
@@ -73,21 +72,6 @@ def describe(value: Any) -> str:
     if len(text) > _SHOW_MAX:
         text = text[: _SHOW_MAX - 1] + "…"
     return text
-
-
-def format_path(path: tuple[str | int, ...]) -> str:
-    """("work", 1, "highlights", 0) -> "work[1].highlights[0]", in the JS style users know."""
-    if not path:
-        return "(root)"
-    parts: list[str] = []
-    for step in path:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        elif _IDENT.fullmatch(step):
-            parts.append(f".{step}" if parts else step)
-        else:
-            parts.append(f"[{json.dumps(step, ensure_ascii=False)}]")
-    return "".join(parts)
 
 
 def _date_problem(text: str) -> str | None:
@@ -238,17 +222,22 @@ def validate(data: Any) -> list[Violation]:
     return out
 
 
+def problems(source: Source, violations: list[Violation] | None = None) -> list[Problem]:
+    """The violations of `source` (computed unless given) as located problems, every one."""
+    found = validate(source.data) if violations is None else violations
+    out = []
+    for v in found:
+        line, col = source.locate(v.path)
+        out.append(Problem(v.message, source.name, line, col, v.path))
+    return out
+
+
 def check(source: Source) -> None:
-    """Raise one `InputError` listing every violation as FILE:LINE:COL: path: message."""
+    """Raise one `InputError` listing every violation as FILE:LINE:COL: path: message (at most MAX_REPORTED)."""
     violations = validate(source.data)
     if not violations:
         return
-    name = source.name
-    details = []
-    for v in violations[:MAX_REPORTED]:
-        line, col = source.locate(v.path)
-        details.append(f"{name}:{line}:{col}: {format_path(v.path)}: {v.message}")
     count = len(violations)
-    if count > MAX_REPORTED:
-        details.append(f"{name}: … and {count - MAX_REPORTED:,} more problems")
-    raise InputError(f"{name}: {count} problem{'s' if count != 1 else ''}", details=details)
+    listed = problems(source, violations[:MAX_REPORTED])
+    raise InputError(f"{source.name}: {count} problem{'s' if count != 1 else ''}", problems=listed,
+                     omitted=max(0, count - MAX_REPORTED))

@@ -44,4 +44,4 @@ def test_plan_paths(tmp_path):
     with pytest.raises(UsageError):
         plan("<stdin>", None, None, ("pdf",))
     with pytest.raises(UsageError):
-        plan("me.json", src, tmp_path / "cv.txt", ("pdf",))
+        plan("me.json", src, tmp_path / "cv.rtf", ("pdf",))

@@ -18,9 +18,9 @@ from resumec.options import Opt
 EXIT_CODES = """\b
 Exit codes:
   0    success
-  1    invalid input (JSON syntax, schema, theme)
+  1    invalid input (JSON or YAML syntax, schema, theme)
   2    usage error (bad option or value, unknown section name)
-  3    PDF conversion failed, or LibreOffice missing (the DOCX is still written)
+  3    PDF conversion failed, or LibreOffice missing (DOCX, HTML, Markdown and text are still written)
   4    I/O error: an output could not be written
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); nothing half-written is left
 """

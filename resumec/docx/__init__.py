@@ -2,10 +2,22 @@
 
     build_docx(data, theme, sections, *, base_dir=None, epoch=315532800,
                lang=None, paper=None) -> bytes
+
+`build_docx` is looked up on first use, so the pure-text helpers beside it
+(`resumec.docx.text`, `resumec.docx.inline`), which the HTML, Markdown and
+text renderers share, can be imported without python-docx or Jinja2.
 """
 
 from __future__ import annotations
 
-from resumec.docx.document import build_docx
+from typing import Any
 
 __all__ = ["build_docx"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_docx":
+        from resumec.docx.document import build_docx
+
+        return build_docx
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,9 +47,24 @@ class Problem:
 
     @classmethod
     def from_error(cls, error: Any) -> list[Problem]:
-        """Every line of a ResumecError (`.lines()`), or of any exception's text."""
+        """Every problem of a ResumecError, from its structured `problems` (file, line, column, path).
+
+        An error made from text alone (a template's, say) has its lines parsed; any other exception's
+        text is one bare message.
+        """
+        if getattr(error, "structured", False):
+            return [cls.from_problem(problem) for problem in error.problems]
         lines = error.lines() if hasattr(error, "lines") else [str(error)]
         return [cls.from_text(line) for line in lines]
+
+    @classmethod
+    def from_problem(cls, problem: Any) -> Problem:
+        """From a resumec.errors.Problem: the same fields, the path as printed (`work[1].startDate`)."""
+        from resumec.errors import format_path
+
+        path = getattr(problem, "path", None)
+        return cls(message=problem.message, file=problem.file, line=problem.line, col=problem.column,
+                   path=None if path is None else format_path(path))
 
     @property
     def where(self) -> str:

@@ -233,7 +233,7 @@ def open_remote(
 
 # -- verification ---------------------------------------------------------------
 
-KINDS = ("docx", "pdf", "png-index")
+KINDS = ("docx", "pdf", "png-index", "html", "md", "txt")
 
 
 def parse_manifest(raw: bytes) -> tuple[str, int, str] | str:
@@ -276,4 +276,10 @@ def _looks_like(kind: str, data: bytes) -> bool:
         except (ValueError, UnicodeDecodeError):
             return False
         return isinstance(pages, list) and bool(pages) and all(is_hex64(p) for p in pages)
+    if kind in ("html", "md", "txt"):  # resumec.formats: UTF-8 text, the page starting as it always does
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return text.startswith("<!DOCTYPE html>\n") if kind == "html" else True
     return False
