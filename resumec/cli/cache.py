@@ -31,18 +31,22 @@ CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", metavar="DIR", 
                                                   help="Cache location (default: $RESUMEC_CACHE_DIR, else the user cache directory).")]
 
 
+SCHEMA_VERSION = 1  # resumec/schemas/cache-info.json
+
+
 @cache_app.command("info")
 def cache_info(
     cache_dir: CacheDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (resumec/schemas/cache-info.json).")] = False,
 ) -> None:
     """Show the cache location, entries, size and hit/miss counts."""
+    from resumec import __version__
     from resumec.cache import format_size
     from resumec.report import json_text
 
     info = _cache(cache_dir).info()
     if as_json:
-        typer.echo(json_text(info))
+        typer.echo(json_text({"schema_version": SCHEMA_VERSION, "resumec": __version__, **info}))
         return
     stats = info["stats"]
     hits = stats.get("docx_hits", 0) + stats.get("pdf_hits", 0)

@@ -13,7 +13,8 @@ from resumec.cli.app import app
 
 @app.command("init")
 def init_command(
-    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé.")] = Path("resume.json"),
+    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé (default: resume.json).",
+                                                   metavar="FILE", show_default=False)] = Path("resume.json"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a starter résumé with every section filled with placeholders."""

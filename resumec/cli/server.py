@@ -10,6 +10,11 @@ import typer
 from resumec.cli.app import app
 from resumec.errors import ResumecError
 
+SCHEMA_VERSION = 1  # resumec/schemas/server-status.json
+# What a running service reports, as resumec/schemas/server-status.json documents it.
+SERVICE_FIELDS = ("pid", "started", "uptime", "conversions", "active", "ready", "libreoffice", "identity",
+                  "soffice_pid", "idle_timeout", "resumec")
+
 server_app = typer.Typer(
     help="A background LibreOffice that later compiles use (~0.1 s a PDF instead of ~1.2 s).",
     no_args_is_help=True,
@@ -81,7 +86,8 @@ def stop_command() -> None:
 
 @server_app.command("status")
 def status_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout "
+                                                   "(resumec/schemas/server-status.json).")] = False,
 ) -> None:
     """Show the converter service: exit 0 when it is running, 1 when not."""
     from resumec.report import json_text
@@ -95,7 +101,9 @@ def status_command(
     except ResumecError as exc:
         raise _fail(exc) from None
     if as_json:
-        typer.echo(json_text({"running": info is not None, "socket": location, **(info or {})}))
+        report = {"schema_version": SCHEMA_VERSION, "running": info is not None, "socket": location}
+        report.update({key: info[key] for key in SERVICE_FIELDS if key in info} if info else {})
+        typer.echo(json_text(report))
         raise typer.Exit(0 if info else 1)
     if info is None:
         typer.echo(f"converter service not running (socket {location})", err=True)
