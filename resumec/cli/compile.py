@@ -23,7 +23,7 @@ def compile_command(inputs: list[str], raw: dict) -> None:
 @app.command("validate", epilog=EXIT_CODES)
 def validate_command(
     inputs: Annotated[list[str], typer.Argument(help="Résumé JSON files, folders of them, or - for standard input.",
-                                                metavar="INPUT...", show_default=False)],
+                                                metavar="INPUT", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Check résumés as `compile` would, without building: exit 0 valid, 1 invalid."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -32,12 +32,11 @@ def _fail(exc: ResumecError) -> typer.Exit:
 @server_app.command("start")
 def start_command(
     idle_timeout: Annotated[
-        float | None,
+        Optional[str],
         typer.Option(
             "--idle-timeout",
             metavar="SECONDS",
             help="Stop after this long without a request; 0 = never. Default: $RESUMEC_SERVER_IDLE, else 600.",
-            min=0,
             show_default=False,
         ),
     ] = None,
@@ -51,7 +50,7 @@ def start_command(
 
     settings = Settings.from_env()
     try:
-        idle = settings.server_idle if idle_timeout is None else idle_timeout
+        idle = settings.server_idle if idle_timeout is None else _seconds("--idle-timeout", idle_timeout)
         if foreground:
             from resumec.service.server import serve
 
@@ -120,6 +119,21 @@ def status_command(
     typer.echo("converter service running")
     for name, value in rows:
         typer.echo(f"  {name:<13}{value}")
+
+
+def _seconds(flag: str, value: str) -> float:
+    """A duration as the option table reads numbers: finite, not negative, else a usage error (exit 2)."""
+    import math
+
+    from resumec.errors import UsageError
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise UsageError(f"{flag}: expected seconds (0 or more; 0 = never), got {value!r}")
+    return seconds
 
 
 def _duration(seconds: float) -> str:
