@@ -98,3 +98,44 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 def have_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
+
+
+# -- packages: what `python -m build` makes, installed as a user would (tests/test_packaging.py, test_ci_recipes.py) --
+
+
+def tracked_tree(target: Path) -> Path:
+    """A copy of the files git knows (committed or not, but not ignored): what a clone would build from."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """`python -m build`: the sdist, then the wheel built from the unpacked sdist (so the sdist must be complete)."""
+    source = tracked_tree(tmp_path_factory.mktemp("source"))
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], capture_output=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout.decode()[-3000:] + proc.stderr.decode()[-3000:]
+    return out
+
+
+def wheel_of(dist: Path) -> Path:
+    (wheel,) = dist.glob("resumec-*.whl")
+    return wheel
+
+
+def fresh_venv(path: Path, *requirements: str) -> Path:
+    """A new venv holding `requirements` and what pip resolves for them; returns its bin directory."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
+                           "--quiet", "--disable-pip-version-check", *requirements],
+                          capture_output=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr.decode()[-4000:]
+    return path / "bin"

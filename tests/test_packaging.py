@@ -22,49 +22,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import ROOT, have_soffice, pdftotext, wait_until
+from conftest import ROOT, fresh_venv, have_soffice, pdftotext, wheel_of
 from remote_servers import start_redis
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 FLOOR = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]*)>=([0-9][0-9.]*)")
-
-
-def tracked_tree(target: Path) -> Path:
-    """A copy of the files git knows (committed or not, but not ignored): what a clone would build from."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
-
-
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory) -> Path:
-    """`python -m build`: the sdist, then the wheel built from the unpacked sdist (so the sdist must be complete)."""
-    source = tracked_tree(tmp_path_factory.mktemp("source"))
-    out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], capture_output=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout.decode()[-3000:] + proc.stderr.decode()[-3000:]
-    return out
-
-
-def wheel_of(dist: Path) -> Path:
-    (wheel,) = dist.glob("resumec-*.whl")
-    return wheel
-
-
-def fresh_venv(path: Path, *requirements: str) -> Path:
-    """A new venv holding `requirements` and what pip resolves for them; returns its bin directory."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
-                           "--quiet", "--disable-pip-version-check", *requirements],
-                          capture_output=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr.decode()[-4000:]
-    return path / "bin"
 
 
 def installed(bin_dir: Path) -> str:
@@ -301,3 +263,41 @@ def test_the_declared_minimum_versions_work(dist, tmp_path):
         got = versions.get(normal(name), "")
         assert release(got) == release(version), f"{name}: {got or 'missing'} installed, floor {version}"
     exercise(bin_dir, tmp_path / "empty")
+
+
+# -- the README, as PyPI and any copy of it show it --------------------------------------------------------
+
+
+def repository() -> tuple[str, str]:
+    """(raw-file base, page base) under the one repository address, pyproject's [project.urls] Repository."""
+    url = PYPROJECT["project"]["urls"]["Repository"].rstrip("/")
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", url)
+    assert match, f"Repository = {url!r}: expected https://github.com/OWNER/NAME"
+    return f"https://raw.githubusercontent.com/{match[1]}/{match[2]}/main/", f"{url}/blob/main/"
+
+
+def test_readme_images_and_links_work_outside_the_repository():
+    raw, page = repository()
+    text = (ROOT / "README.md").read_text()
+    text = re.sub(r"`[^`\n]*`", "", re.sub(r"(?ms)^```.*?^```", "", text))  # code shows links, it does not make them
+    links = re.findall(r"(!?)\[[^\]]*\]\(([^)\s]+)\)", text) + [("!", src) for src in re.findall(r'<img[^>]+src="([^"]+)"', text)]
+    images = [target for bang, target in links if bang]
+    assert len(images) >= 5
+    for bang, target in links:
+        if target.startswith("#"):
+            continue
+        assert re.match(r"https?://|mailto:", target), f"relative link {target!r} breaks on PyPI: use {page}{target}"
+        base = raw if bang else page
+        if target.startswith((raw, page)):
+            assert target.startswith(base), f"{target}: images come from {raw}, pages from {page}"
+            path = ROOT / target[len(base):].split("#")[0]
+            assert path.is_file(), f"{target} names {path.relative_to(ROOT)}, which is not in the repository"
+        else:
+            assert not bang, f"image {target} is not one of this repository's files"
+
+
+def test_schema_ids_live_under_the_repository_address():
+    raw, _ = repository()
+    for path in sorted((ROOT / "resumec" / "schemas").glob("*.json")):
+        declared = json.loads(path.read_text()).get("$id", "")
+        assert declared == f"{raw}resumec/schemas/{path.name}", (path.name, declared)
