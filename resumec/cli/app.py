@@ -27,7 +27,6 @@ Exit codes:
 """
 
 
-
 def _plain_arguments(command: Any) -> None:
     """Show positional arguments by their placeholder alone (INPUT, NAME, FILE).
 
