@@ -15,7 +15,7 @@ DEB_PACKAGES := libreoffice-writer-nogui python3-uno poppler-utils \
 	chromium chromium-driver \
 	redis-server nginx
 
-.PHONY: run test setup system-deps venv bench clean
+.PHONY: run test setup system-deps venv bench dist clean
 
 run: setup
 	$(BIN)/resumec compile $(SAMPLE) -o $(OUT)/
@@ -27,6 +27,11 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+
+# The sdist and the wheel (built from the sdist), as a release would publish them.
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 setup: system-deps venv
 
@@ -55,4 +60,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(OUT) .pytest_cache build *.egg-info
+	rm -rf $(OUT) .pytest_cache build dist *.egg-info

@@ -45,19 +45,24 @@ class Check:
 
 
 def os_family() -> str:
+    """Which package manager's names to suggest: "debian", "fedora", "macos" or "unknown"."""
     if platform.system() == "Darwin":
         return "macos"
     try:
-        text = Path("/etc/os-release").read_text()
+        release = platform.freedesktop_os_release()  # /etc/os-release, else /usr/lib/os-release
     except OSError:
         return "unknown"
-    ids = " ".join(
-        line.split("=", 1)[1].strip().strip('"') for line in text.splitlines() if line.startswith(("ID=", "ID_LIKE="))
-    )
-    if any(word in ids.split() for word in ("debian", "ubuntu")):
-        return "debian"
-    if any(word in ids.split() for word in ("fedora", "rhel", "centos")):
-        return "fedora"
+    return family_of(release)
+
+
+def family_of(release: dict[str, str]) -> str:
+    """The family of an os-release mapping: its ID, then each ID_LIKE word (Ubuntu is "debian", Rocky "fedora")."""
+    ids = [release.get("ID", ""), *release.get("ID_LIKE", "").split()]
+    for word in ids:
+        if word in ("debian", "ubuntu"):
+            return "debian"
+        if word in ("fedora", "rhel", "centos"):
+            return "fedora"
     return "unknown"
 
 

@@ -17,7 +17,9 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 HAVE_CHROMIUM = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
 BROWSER_WAIT = 30.0
 SAMPLES = ROOT / "samples"
-SHARED = ROOT.parent / "shared" / "conformance" / "jsonresume"
+# The official JSON Resume schema and its test fixtures (MIT, see its LICENSE.md), kept in the repository
+# so a plain clone runs the conformance tests; tests/conformance/README.md says where they come from.
+CONFORMANCE = Path(__file__).resolve().parent / "conformance" / "jsonresume"
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +38,8 @@ def samples() -> Path:
 
 @pytest.fixture
 def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared/conformance/jsonresume is not present")
-    return SHARED
+    assert CONFORMANCE.is_dir(), f"{CONFORMANCE} is part of the repository and missing"
+    return CONFORMANCE
 
 
 def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, cwd: Path | None = None,
@@ -138,3 +139,44 @@ def browser(chrome):
         chrome.close()
     chrome.switch_to.window(handles[0])
     chrome.get("about:blank")
+
+
+# -- packages: what `python -m build` makes, installed as a user would (tests/test_packaging.py, test_ci_recipes.py) --
+
+
+def tracked_tree(target: Path) -> Path:
+    """A copy of the files git knows (committed or not, but not ignored): what a clone would build from."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """`python -m build`: the sdist, then the wheel built from the unpacked sdist (so the sdist must be complete)."""
+    source = tracked_tree(tmp_path_factory.mktemp("source"))
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], capture_output=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout.decode()[-3000:] + proc.stderr.decode()[-3000:]
+    return out
+
+
+def wheel_of(dist: Path) -> Path:
+    (wheel,) = dist.glob("resumec-*.whl")
+    return wheel
+
+
+def fresh_venv(path: Path, *requirements: str) -> Path:
+    """A new venv holding `requirements` and what pip resolves for them; returns its bin directory."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
+                           "--quiet", "--disable-pip-version-check", *requirements],
+                          capture_output=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr.decode()[-4000:]
+    return path / "bin"

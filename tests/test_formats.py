@@ -320,7 +320,7 @@ def test_second_run_is_cached_and_a_change_is_not(tmp_path):
     assert {f: v[2] for f, v in first.items()} == {f: v[2] for f, v in second.items()}
     # Paper changes only the HTML; the language changes all three.
     paper = run("--paper", "letter")
-    assert (paper["html"][0], paper["md"][0], paper["txt"][0]) == (False, True, True)
+    assert (paper["html"][0], paper["md"][0], paper["txt"][0]) == (False, "local", "local")
     lang = run("--lang", "fr")
     assert not any(cached for cached, _, _ in lang.values())
 
@@ -371,7 +371,7 @@ def test_all_still_means_docx_and_pdf_and_the_new_formats_complete():
     assert Options.from_raw({"formats": "all"}).formats == ("docx", "pdf")
     assert Options.from_raw({"formats": "md,HTML,txt"}).formats == ("md", "html", "txt")
     complete = _completer(BY_FLAG["-f"])
-    assert complete("pdf,") == ["pdf,docx", "pdf,pdf", "pdf,png", "pdf,html", "pdf,md", "pdf,txt", "pdf,all"]
+    assert complete("pdf,") == ["pdf,docx", "pdf,png", "pdf,html", "pdf,md", "pdf,txt"]
     assert complete("h") == ["html"]
 
 

@@ -13,21 +13,19 @@ from resumec.load import load, parse_text
 from resumec.schema import DATE, EMAIL, RESUME, SECTIONS, STRING, URI, Array, Node, Object
 from resumec.validate import Violation, check, describe, format_path, validate
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CONFORMANCE = SHARED / "conformance" / "jsonresume"
+from conftest import CONFORMANCE
+
 SCHEMA_TESTS = CONFORMANCE / "schema-tests"
-MISSING = f"conformance data not found at {CONFORMANCE}"
+MISSING = f"conformance data not found at {CONFORMANCE} (it is part of the repository)"
 
 
 def needs_conformance() -> None:
-    if not CONFORMANCE.is_dir():
-        pytest.skip(MISSING)
+    assert CONFORMANCE.is_dir(), MISSING
 
 
 def fixture_cases() -> list[Any]:
     """One case per fixture key, so a failure names the file and key."""
-    if not SCHEMA_TESTS.is_dir():
-        return [pytest.param(None, None, None, id="conformance-missing", marks=pytest.mark.skip(reason=MISSING))]
+    assert SCHEMA_TESTS.is_dir(), MISSING
     cases = []
     for file in sorted(SCHEMA_TESTS.glob("*.json")):
         fixtures = json.loads(file.read_text(encoding="utf-8"))

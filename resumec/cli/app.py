@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Optional
 
 import typer
+import typer.core
 
 from resumec.options import Opt
 
@@ -25,12 +26,34 @@ Exit codes:
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); nothing half-written is left
 """
 
+
+def _plain_arguments(command: Any) -> None:
+    """Show positional arguments by their placeholder alone (INPUT, NAME, FILE).
+
+    Typer 0.2x appends the Python type to an argument's help (`INPUT <list[str]>`)
+    even when it has a metavar; older versions do not. Each click parameter's
+    `display_type_rich` is looked up on the instance first, so this quiets it
+    for our own commands only.
+    """
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", "") == "argument":
+            param.display_type_rich = lambda ctx=None: None
+    for sub in getattr(command, "commands", {}).values():
+        _plain_arguments(sub)
+
+
+class _Group(typer.core.TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_arguments(self)
+
+
 app = typer.Typer(
     name="resumec",
+    cls=_Group,
     help="Compile a JSON Resume into a Word document and a PDF.",
     epilog=EXIT_CODES,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -54,15 +77,44 @@ def _root(
     """Compile a JSON Resume into a Word document and a PDF."""
 
 
+def complete_choices(opt: Opt, incomplete: str) -> list[str]:
+    """The values of `opt` that start with what is typed and that its parser accepts.
+
+    A LIST option completes its last comma-separated item, offering only items
+    that still make a valid list (not one already given, not `all` inside a list
+    of formats): completion never suggests what `Options.from_raw` would refuse.
+    """
+    from resumec.errors import UsageError
+
+    choices = list(opt.choices()) if opt.choices else []
+    if opt.metavar == "LIST":
+        head, comma, last = incomplete.rpartition(",")
+        given = {item.partition("=")[0].strip() for item in head.split(",")} if comma else set()
+        candidates = [head + comma + c for c in choices if c.startswith(last) and c not in given]
+    else:
+        candidates = [c for c in choices if c.startswith(incomplete)]
+    accepted = []
+    for candidate in candidates:
+        try:
+            opt.parse(opt.flags[-1], candidate)
+        except UsageError:
+            continue
+        accepted.append(candidate)
+    return accepted
+
+
 def _completer(opt: Opt) -> Callable[[str], list[str]]:
     def complete(incomplete: str) -> list[str]:
-        head, comma, last = incomplete.rpartition(",")  # lists: complete the item being typed
-        choices = opt.choices() if opt.choices else ()
-        if opt.metavar == "LIST":
-            return [head + comma + c for c in choices if c.startswith(last)]
-        return [c for c in choices if c.startswith(incomplete)]
+        return complete_choices(opt, incomplete)
 
     return complete
+
+
+def complete_theme(incomplete: str) -> list[str]:
+    """Built-in theme names, for options that take one (`theme new --from`)."""
+    from resumec.theme import builtin_themes
+
+    return [name for name, _ in builtin_themes() if name.startswith(incomplete)]
 
 
 def _parameter(opt: Opt) -> inspect.Parameter:
@@ -105,5 +157,5 @@ def table_command(name: str, options: Sequence[Opt], leading: Sequence[inspect.P
 def inputs_parameter(help: str) -> inspect.Parameter:
     return inspect.Parameter(
         "inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        annotation=Annotated[list[str], typer.Argument(help=help, metavar="INPUT...", show_default=False)],
+        annotation=Annotated[list[str], typer.Argument(help=help, metavar="INPUT", show_default=False)],
     )

@@ -31,15 +31,19 @@ CacheDir = Annotated[Optional[Path], typer.Option("--cache-dir", metavar="DIR", 
                                                   help="Cache location (default: $RESUMEC_CACHE_DIR, else the user cache directory).")]
 
 
+SCHEMA_VERSION = 1  # resumec/schemas/cache-info.json
+
+
 @cache_app.command("info")
 def cache_info(
     cache_dir: CacheDir = None,
     remote_cache: Annotated[Optional[str], typer.Option(
         "--remote-cache", metavar="URL", show_default=False,
         help="The shared remote cache to describe (default: $RESUMEC_REMOTE_CACHE); never contacted.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (resumec/schemas/cache-info.json).")] = False,
 ) -> None:
     """Show the cache location, entries, size and hit/miss counts (remote ones too)."""
+    from resumec import __version__
     from resumec.cache import format_size
     from resumec.errors import UsageError
     from resumec.report import json_text, print_error
@@ -52,30 +56,33 @@ def cache_info(
     except UsageError as exc:
         print_error(exc)
         raise typer.Exit(exc.exit_code) from None
-    info["remote"] = None if remote is None else {"url": remote.display, "read_only": settings.remote_read_only}
-    if as_json:
-        typer.echo(json_text(info))
-        return
     stats = info["stats"]
-    hits = stats.get("docx_hits", 0) + stats.get("pdf_hits", 0)
-    misses = stats.get("docx_misses", 0) + stats.get("pdf_misses", 0)
+    remote_counts = {name: stats.get(f"remote_{name}", 0) for name in ("hits", "misses", "errors", "uploads")}
+    info["remote"] = None if remote is None else {"url": remote.display, "read_only": settings.remote_read_only,
+                                                  **remote_counts}
+    if as_json:
+        typer.echo(json_text({"schema_version": SCHEMA_VERSION, "resumec": __version__, **info}))
+        return
+    kinds = sorted({name[: -len("_hits")] for name in stats if name.endswith("_hits") and name != "remote_hits"}
+                   | {"docx", "pdf"})
+    hits = sum(stats.get(f"{kind}_hits", 0) for kind in kinds)
+    misses = sum(stats.get(f"{kind}_misses", 0) for kind in kinds)
     rate = f"{100 * hits / (hits + misses):.1f} %" if hits + misses else "-"
     rows = [
         ("Cache directory", info["location"]),
         ("Entries", str(info["entries"])),
         ("Blobs", str(info["blobs"])),
         ("Size", f"{format_size(info['size'])} / {format_size(info['max_size'])}"),
-        ("Hits", f"{hits} (docx {stats.get('docx_hits', 0)}, pdf {stats.get('pdf_hits', 0)})"),
-        ("Misses", f"{misses} (docx {stats.get('docx_misses', 0)}, pdf {stats.get('pdf_misses', 0)})"),
+        ("Hits", f"{hits} (" + ", ".join(f"{kind} {stats.get(kind + '_hits', 0)}" for kind in kinds) + ")"),
+        ("Misses", f"{misses} (" + ", ".join(f"{kind} {stats.get(kind + '_misses', 0)}" for kind in kinds) + ")"),
         ("Hit rate", rate),
         ("Evictions", str(stats.get("evictions", 0))),
     ]
-    remote_counts = [stats.get(f"remote_{name}", 0) for name in ("hits", "misses", "errors", "uploads")]
-    if info["remote"] is not None or any(remote_counts):
+    if info["remote"] is not None or any(remote_counts.values()):
         shown = info["remote"]["url"] + (" (read-only)" if info["remote"]["read_only"] else "") if info["remote"] else "-"
         rows += [
             ("Remote cache", shown),
-            ("Remote", "hits {}, misses {}, errors {}, uploads {}".format(*remote_counts)),
+            ("Remote", ", ".join(f"{name} {count}" for name, count in remote_counts.items())),
         ]
     for label, value in rows:
         typer.echo(f"{label + ':':<17}{value}")

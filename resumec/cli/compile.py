@@ -23,7 +23,7 @@ def compile_command(inputs: list[str], raw: dict) -> None:
 @app.command("validate", epilog=EXIT_CODES)
 def validate_command(
     inputs: Annotated[list[str], typer.Argument(help="Résumé files (JSON or YAML), folders of them, or - for "
-                                                     "standard input.", metavar="INPUT...", show_default=False)],
+                                                     "standard input.", metavar="INPUT", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout: each input, and every "
                                                          "problem as file, line, column, path and message.")] = False,

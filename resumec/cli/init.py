@@ -13,8 +13,9 @@ from resumec.cli.app import app
 
 @app.command("init")
 def init_command(
-    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé (a .yaml or .yml name "
-                                                        "writes YAML).")] = None,
+    file: Annotated[Optional[Path], typer.Argument(help="Where to write the starter résumé (default: resume.json; "
+                                                        "a .yaml or .yml name writes YAML).",
+                                                   metavar="FILE", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     yaml: Annotated[bool, typer.Option("--yaml", help="Write YAML (default name resume.yaml).")] = False,
 ) -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from resumec.cli.app import app
 from resumec.errors import ResumecError, UsageError
+
+SCHEMA_VERSION = 1  # resumec/schemas/server-status.json
+# What a running service reports, as resumec/schemas/server-status.json documents it.
+SERVICE_FIELDS = ("pid", "started", "uptime", "conversions", "active", "ready", "libreoffice", "identity",
+                  "soffice_pid", "idle_timeout", "resumec")
 
 server_app = typer.Typer(
     help="A background LibreOffice that later compiles use (~0.1 s a PDF instead of ~1.2 s).",
@@ -28,12 +33,11 @@ def _fail(exc: ResumecError) -> typer.Exit:
 @server_app.command("start")
 def start_command(
     idle_timeout: Annotated[
-        float | None,
+        Optional[str],
         typer.Option(
             "--idle-timeout",
             metavar="SECONDS",
             help="Stop after this long without a request; 0 = never. Default: $RESUMEC_SERVER_IDLE, else 600.",
-            min=0,
             show_default=False,
         ),
     ] = None,
@@ -47,9 +51,7 @@ def start_command(
 
     settings = Settings.from_env()
     try:
-        idle = settings.server_idle if idle_timeout is None else idle_timeout
-        if not math.isfinite(idle):
-            raise UsageError(f"--idle-timeout {idle_timeout}: expected 0 (never) or a finite number of seconds")
+        idle = settings.server_idle if idle_timeout is None else _seconds("--idle-timeout", idle_timeout)
         if foreground:
             from resumec.service.server import serve
 
@@ -84,7 +86,8 @@ def stop_command() -> None:
 
 @server_app.command("status")
 def status_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout "
+                                                   "(resumec/schemas/server-status.json).")] = False,
 ) -> None:
     """Show the converter service: exit 0 when it is running, 1 when not."""
     from resumec.report import json_text
@@ -98,7 +101,9 @@ def status_command(
     except ResumecError as exc:
         raise _fail(exc) from None
     if as_json:
-        typer.echo(json_text({"running": info is not None, "socket": location, **(info or {})}))
+        report = {"schema_version": SCHEMA_VERSION, "running": info is not None, "socket": location}
+        report.update({key: info[key] for key in SERVICE_FIELDS if key in info} if info else {})
+        typer.echo(json_text(report))
         raise typer.Exit(0 if info else 1)
     if info is None:
         typer.echo(f"converter service not running (socket {location})", err=True)
@@ -115,6 +120,19 @@ def status_command(
     typer.echo("converter service running")
     for name, value in rows:
         typer.echo(f"  {name:<13}{value}")
+
+
+def _seconds(flag: str, value: str) -> float:
+    """A duration as the option table reads numbers: finite, not negative, else a usage error (exit 2)."""
+
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise UsageError(f"{flag}: expected seconds (0 or more; 0 = never), got {value!r}")
+    return seconds
 
 
 def _duration(seconds: float) -> str:

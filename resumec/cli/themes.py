@@ -8,18 +8,30 @@ from typing import Annotated
 
 import typer
 
-from resumec.cli.app import app
+from resumec.cli.app import app, complete_theme
 
 theme_app = typer.Typer(help="Create and manage theme folders.", no_args_is_help=True)
 app.add_typer(theme_app, name="theme")
 
+SCHEMA_VERSION = 1  # resumec/schemas/themes.json
+
 
 @app.command("themes")
-def themes_command() -> None:
+def themes_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON (resumec/schemas/themes.json).")] = False,
+) -> None:
     """List the built-in themes: the name, then a one-line description."""
-    from resumec.theme import builtin_themes
+    from resumec.theme import BUILTIN_DIR, builtin_themes
 
     found = builtin_themes()
+    if as_json:
+        from resumec import __version__
+        from resumec.report import json_text
+
+        themes = [{"name": name, "description": description, "path": str(BUILTIN_DIR / name)}
+                  for name, description in found]
+        typer.echo(json_text({"schema_version": SCHEMA_VERSION, "resumec": __version__, "themes": themes}))
+        return
     width = max((len(name) for name, _ in found), default=0)
     for name, description in found:
         typer.echo(f"{name:<{width}}  {description}".rstrip())
@@ -27,8 +39,9 @@ def themes_command() -> None:
 
 @theme_app.command("new")
 def theme_new(
-    name: Annotated[str, typer.Argument(help="Folder to create (./NAME).", show_default=False)],
-    base: Annotated[str, typer.Option("--from", help="Built-in theme to start from.")] = "classic",
+    name: Annotated[str, typer.Argument(help="Folder to create (./NAME).", metavar="NAME", show_default=False)],
+    base: Annotated[str, typer.Option("--from", help="Built-in theme to start from.", metavar="THEME",
+                                      autocompletion=complete_theme)] = "classic",
 ) -> None:
     """Copy a built-in theme into ./NAME as a starting point for your own."""
     from resumec.theme import BUILTIN_DIR, builtin_themes
