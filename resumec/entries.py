@@ -240,13 +240,16 @@ def _range(item: Mapping[str, Any]) -> Dates:
     return Dates(start=_text(item.get("startDate")), end=_text(item.get("endDate")))
 
 
-def _text(value: Any) -> str:
-    """A field as text: strings stripped, numbers written out, anything else absent."""
+def field_text(value: Any) -> str:
+    """A field as text: strings stripped, numbers written out, anything else absent (every format reads it so)."""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+_text = field_text
 
 
 def _texts(value: Any) -> tuple[str, ...]:

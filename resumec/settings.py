@@ -156,7 +156,7 @@ class Settings:
             return Path(self._get("XDG_RUNTIME_DIR")) / "resumec"
         if sys.platform.startswith("linux"):
             run = Path(f"/run/user/{os.getuid()}")
-            if _private_dir(run):
+            if private_dir(run):
                 return run / "resumec"
             return Path(self._get("TMPDIR") or "/tmp") / f"runtime-{os.getuid()}" / "resumec"
         import warnings
@@ -170,15 +170,7 @@ class Settings:
     @cached_property
     def server_idle(self) -> float:
         raw = self._get("RESUMEC_SERVER_IDLE")
-        if not raw:
-            return DEFAULT_SERVER_IDLE
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"RESUMEC_SERVER_IDLE={raw[:40]}: expected 0 (never) or more seconds")
-        return value
+        return parse_seconds("RESUMEC_SERVER_IDLE=" + raw[:40], raw) if raw else DEFAULT_SERVER_IDLE
 
     # -- the terminal ----------------------------------------------------------------------
 
@@ -187,7 +179,19 @@ class Settings:
         return self.env.get("TERM") == "dumb"
 
 
-def _private_dir(directory: Path) -> bool:
+def parse_seconds(name: str, value: str) -> float:
+    """A duration where 0 means never: finite and not negative, else a usage error (exit 2) naming it."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise UsageError(f"{name}: expected 0 (never) or more seconds, got {value[:40]!r}")
+    return seconds
+
+
+def private_dir(directory: Path) -> bool:
+    """Ours and nobody else's (0700-like, owned by us): a planted socket there could hand us anything."""
     import stat
 
     try:

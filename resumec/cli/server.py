@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from resumec.cli.app import app
-from resumec.errors import ResumecError, UsageError
+from resumec.errors import ResumecError
+from resumec.settings import parse_seconds
 
 SCHEMA_VERSION = 1  # resumec/schemas/server-status.json
 # What a running service reports, as resumec/schemas/server-status.json documents it.
@@ -51,7 +51,7 @@ def start_command(
 
     settings = Settings.from_env()
     try:
-        idle = settings.server_idle if idle_timeout is None else _seconds("--idle-timeout", idle_timeout)
+        idle = settings.server_idle if idle_timeout is None else parse_seconds("--idle-timeout", idle_timeout)
         if foreground:
             from resumec.service.server import serve
 
@@ -120,19 +120,6 @@ def status_command(
     typer.echo("converter service running")
     for name, value in rows:
         typer.echo(f"  {name:<13}{value}")
-
-
-def _seconds(flag: str, value: str) -> float:
-    """A duration as the option table reads numbers: finite, not negative, else a usage error (exit 2)."""
-
-
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise UsageError(f"{flag}: expected seconds (0 or more; 0 = never), got {value!r}")
-    return seconds
 
 
 def _duration(seconds: float) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from resumec.docx.inline import Node, parse
 from resumec.docx.text import DateStyle, display_url, format_dates, isolate_bidi, safe_url, tel_url, xml_text
 from resumec.entries import ENTRY, GROUP, QUOTE, Entry, Section, resume_model
+from resumec.entries import field_text
 from resumec.theme import Theme, heading_style, localized
 
 __all__ = ["ENTRY", "GROUP", "QUOTE", "Entry", "Inline", "Link", "Section", "View", "build_view", "clean",
@@ -178,10 +179,4 @@ def group_parts(entry: Entry) -> tuple[str, str]:
     return label, ""
 
 
-def _text(value: Any) -> str:
-    """A field as text: strings stripped, numbers written out, anything else absent."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return ""
+_text = field_text  # one rule for what a field's text is, shared with the model

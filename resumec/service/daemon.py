@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 import time
 from pathlib import Path
@@ -17,20 +16,14 @@ from typing import Any
 
 from resumec.errors import ConvertError, ResumecError, UsageError
 from resumec.service.protocol import INFO_NAME, LOCK_NAME, LOG_NAME, SOCKET_NAME, Closed, Status, Stop, connect, header_of, recv, send
-from resumec.settings import Settings
+from resumec.settings import Settings, private_dir
 
 
 def socket_path(settings: Settings) -> Path:
     return settings.runtime_dir / SOCKET_NAME
 
 
-def is_private(directory: Path) -> bool:
-    """Ours and nobody else's."""
-    try:
-        st = os.stat(directory)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077 == 0
+is_private = private_dir
 
 
 def make_private_dir(directory: Path) -> Path:
