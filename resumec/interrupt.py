@@ -8,6 +8,12 @@ exit 1. So a signal that lands during an import is delivered again 10 ms
 later, once the import (a few ms) is done. Nothing here may import anything
 when called (it runs inside a signal handler, maybe mid-import): the timer is
 SIGALRM, which needs only the modules already loaded.
+
+A process-directed signal may also be taken by any thread that does not
+block it (a watcher's Rust thread, a batch worker). Python then only flags it
+for the main thread, and a main thread asleep in a lock without a timeout
+never wakes to run the handler: Ctrl-C would be lost. So the main thread
+never sleeps longer than TICK at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import os
 import signal
 from types import FrameType
+
+TICK = 0.2  # seconds: the longest a signal taken by another thread waits for its handler
 
 
 def in_import(frame: FrameType | None) -> bool:

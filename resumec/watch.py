@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec.errors import ConvertError, ResumecError, UsageError
-from resumec.interrupt import deliver_later, in_import
+from resumec.interrupt import TICK, deliver_later, in_import
 from resumec.options import Options
 from resumec.pipeline import Result
 from resumec.report import Reporter
@@ -239,6 +239,15 @@ def _start_previews(specs: list[str], options: Options, reporter: Reporter, sett
     return previews
 
 
+def _next(events: queue.Queue) -> Any:
+    """The next burst, waking every TICK so a signal another thread took reaches our handler."""
+    while True:
+        try:
+            return events.get(timeout=TICK)
+        except queue.Empty:
+            pass
+
+
 # -- the session ---------------------------------------------------------------------
 
 
@@ -299,7 +308,7 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)
                 reporter.built(spec, results[spec], seconds)
-            changed = events.get()
+            changed = _next(events)
             while True:  # coalesce whatever else arrived meanwhile
                 if isinstance(changed, Exception):
                     raise changed

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec.errors import ResumecError, UsageError
+from resumec.interrupt import TICK
 from resumec.live.model import Blob, Build
 from resumec.settings import Settings
 
@@ -390,7 +391,8 @@ class LiveServer:
             target=self._run, args=(socks, ready, failure), name="resumec-live", daemon=True
         )
         self._thread.start()
-        ready.wait()
+        while not ready.wait(TICK):  # a short sleep, so Ctrl-C is never lost meanwhile
+            pass
         if failure:
             self._thread.join()
             self._thread = None
