@@ -184,6 +184,7 @@ class _Watcher:
 def run(specs: list[str], options: Options, reporter: Reporter, settings: Settings) -> int:
     """Build, then rebuild on change until SIGINT (130) or SIGTERM (143); 1 if watching itself fails."""
     from resumec import convert
+    from resumec.docx.builder import Builder
     from resumec.options import expand_inputs
     from resumec.pipeline import compile
 
@@ -211,13 +212,17 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
             except ConvertError:
                 pool = None  # every build then says LibreOffice is missing, and still writes the DOCX
         converter = pool.converters[0] if pool else None
+        # One builder for the session: templates compile and the theme's styles are applied once, not on every
+        # save; a theme edit changes the theme's fingerprint, which is the builder's key, so it is never stale.
+        builder = Builder((options.cache_dir or settings.cache_dir) if options.use_cache else None)
         reporter.watching(specs, options.theme, pool.note if pool else "")
         pending = list(specs)
         while True:
             for spec in pending:
                 reporter.building(spec)
                 started = time.perf_counter()
-                results[spec] = compile(spec, options, settings=settings, converter=converter, many=many)
+                results[spec] = compile(spec, options, settings=settings, converter=converter, many=many,
+                                        builder=builder)
                 seconds = time.perf_counter() - started
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)

@@ -1,11 +1,27 @@
 """Stage 4, building the DOCX: imported lazily, only on a cache miss.
 
     build_docx(data, theme, sections, *, base_dir=None, epoch=315532800,
-               lang=None, paper=None) -> bytes
+               lang=None, paper=None, builder=None) -> bytes
+
+`Builder` (resumec.docx.builder, light to import) keeps compiled templates
+and styled bases between builds; `build_docx` without one makes its own.
 """
 
 from __future__ import annotations
 
-from resumec.docx.document import build_docx
+from typing import Any
 
-__all__ = ["build_docx"]
+__all__ = ["Builder", "build_docx"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `from resumec.docx.builder import Builder` does not import python-docx and Jinja2.
+    if name == "build_docx":
+        from resumec.docx.document import build_docx
+
+        return build_docx
+    if name == "Builder":
+        from resumec.docx.builder import Builder
+
+        return Builder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

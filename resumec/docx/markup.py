@@ -19,7 +19,7 @@ is dropped, so templates can emit optional lines without wrapping them in ifs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from lxml import etree
@@ -110,10 +110,15 @@ def _check_attributes(element: etree._Element) -> None:
             raise MarkupError(f"<{element.tag}> has no attribute {name!r}", element.sourceline)
 
 
+def _like(fmt: Run, kind: str, text: str) -> Run:
+    """A run with fmt's formatting (dataclasses.replace, without its per-call introspection)."""
+    return Run(kind, text, fmt.bold, fmt.italic, fmt.underline, fmt.style, fmt.href)
+
+
 def _inline(element: etree._Element, fmt: Run, out: list[Run], where: str) -> None:
     """Flatten nested inline elements into runs, each carrying its formatting."""
     if element.text:
-        out.append(replace(fmt, kind="text", text=element.text))
+        out.append(_like(fmt, "text", element.text))
     for child in element:
         if child.tag not in INLINE:
             raise MarkupError(f"<{child.tag}> is not allowed inside <{where}>", child.sourceline)
@@ -121,25 +126,26 @@ def _inline(element: etree._Element, fmt: Run, out: list[Run], where: str) -> No
         if child.tag in _EMPTY:
             if len(child) or (child.text and child.text.strip()):
                 raise MarkupError(f"<{child.tag}/> must be empty", child.sourceline)
-            out.append(replace(fmt, kind=child.tag, text=""))
+            out.append(_like(fmt, child.tag, ""))
         else:
-            inner = fmt
+            bold, italic, underline, style, href = fmt.bold, fmt.italic, fmt.underline, fmt.style, fmt.href
             if child.tag == "b":
-                inner = replace(fmt, bold=True)
+                bold = True
             elif child.tag == "i":
-                inner = replace(fmt, italic=True)
+                italic = True
             elif child.tag == "u":
-                inner = replace(fmt, underline=True)
+                underline = True
             elif child.tag == "span":
-                inner = replace(fmt, style=child.get("style") or None)
+                style = child.get("style") or None
             elif child.tag == "a":
                 if fmt.href is not None:
                     raise MarkupError("<a> cannot be nested in another <a>", child.sourceline)
                 # Enforced here as well as in link(): an unsafe href keeps its text, loses the link.
-                inner = replace(fmt, href=safe_url(child.get("href", "")) or None)
+                href = safe_url(child.get("href", "")) or None
+            inner = Run("text", "", bold, italic, underline, style, href)
             _inline(child, inner, out, child.tag)
         if child.tail:
-            out.append(replace(fmt, kind="text", text=child.tail))
+            out.append(_like(fmt, "text", child.tail))
 
 
 def _collapse(runs: list[Run]) -> list[Run]:
@@ -158,9 +164,9 @@ def _collapse(runs: list[Run]) -> list[Run]:
         if not text:
             continue
         if out and out[-1].kind == "text" and _same_format(out[-1], run):
-            out[-1] = replace(out[-1], text=out[-1].text + text)
+            out[-1] = _like(out[-1], "text", out[-1].text + text)
         else:
-            out.append(replace(run, text=text))
+            out.append(_like(run, run.kind, text))
         at_line_start = False
     _trim_trailing(out)
     while out and out[-1].kind in ("tab", "br"):  # a dangling tab or break only adds blank space
@@ -173,7 +179,7 @@ def _trim_trailing(out: list[Run]) -> None:
     while out and out[-1].kind == "text":
         stripped = out[-1].text.rstrip(" ")
         if stripped:
-            out[-1] = replace(out[-1], text=stripped)
+            out[-1] = _like(out[-1], "text", stripped)
             return
         out.pop()
 

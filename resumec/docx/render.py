@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, Undefined
+from jinja2 import BytecodeCache, ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
@@ -92,8 +92,12 @@ def to_markup(value: Any) -> Markup:
     if value is None or isinstance(value, Undefined) or value is False:
         return Markup("")
     if isinstance(value, Markup):
-        return Markup(xml_text(str(value)))
+        text = str(value)
+        cleaned = xml_text(text)
+        return value if cleaned == text else Markup(cleaned)  # the template's own text is nearly always clean
     text = xml_text(value).replace("\t", " ")
+    if "\n" not in text:
+        return escape(isolate_bidi(text))  # what the join below gives for one line
     return Markup("<br/>").join(escape(isolate_bidi(line)) for line in text.split("\n"))
 
 
@@ -161,8 +165,13 @@ def join_nonempty(parts: Iterable[Any], separator: str = " · ") -> Markup:
     return to_markup(separator).join(p for p in kept if str(p).strip())
 
 
-def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandboxedEnvironment:
-    """A sandboxed environment that loads only from the theme's folders."""
+def make_environment(theme: Theme, config: Mapping[str, Any], *,
+                     bytecode_cache: BytecodeCache | None = None) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment that loads only from the theme's folders.
+
+    It compiles each template once and keeps it (a Builder keeps the
+    environment); `bytecode_cache` keeps the compiled code across processes.
+    """
     roots = list(theme.search_path or (theme.root,))
     env = _Sandbox(
         loader=_ThemeLoader([r / "templates" for r in roots], roots),
@@ -172,6 +181,7 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=bytecode_cache,
     )
     for name in _REMOVED_FILTERS:
         env.filters.pop(name, None)
