@@ -252,9 +252,10 @@ class _Store:
 def _bytecode_cache(store: _Store, folder: Path) -> Any:
     """Jinja2's bytecode cache on one theme's folder below the store.
 
-    Bytecode is code, so it is read only from our own files (see _Store.read);
-    Jinja2 itself checks that it was made from the same template source and
-    by the same Python.
+    Bytecode is code (and Jinja2 unpickles the header of each file), so it is
+    read only from our own files (see _Store.read); Jinja2 itself checks that
+    it was made from the same template source and by the same Python, and a
+    damaged file is compiled again.
     """
     from jinja2.bccache import Bucket, BytecodeCache
 
@@ -263,8 +264,12 @@ def _bytecode_cache(store: _Store, folder: Path) -> Any:
     class _Cache(BytecodeCache):
         def load_bytecode(self, bucket: Bucket) -> None:
             data = store.read(relative / bucket.key, MAX_BYTECODE)
-            if data is not None:
+            if data is None:
+                return
+            try:
                 bucket.bytecode_from_string(data)
+            except Exception:  # damaged (Jinja2 unpickles its header and unmarshals the code): compile again
+                bucket.reset()
 
         def dump_bytecode(self, bucket: Bucket) -> None:
             store.write(relative / bucket.key, bucket.bytecode_to_string())

@@ -263,7 +263,7 @@ _FONT_ATTRS = (_W + "ascii", _W + "hAnsi", _W + "eastAsia", _W + "cs")
 _LINK, _HISTORY = _W + "hyperlink", _W + "history"
 # Everything a template can change is appended with SubElement below the parsed root, so it is written
 # with the root's prefixes exactly as python-docx's OxmlElement + append wrote it (tests compare the bytes).
-_PARSER = etree.XMLParser(resolve_entities=False)
+# The base's parts are parsed with lxml's default parser, which is per thread; they are our own XML.
 
 
 class _Writer:
@@ -279,13 +279,13 @@ class _Writer:
         self.theme = theme
         self.picture = picture
         self.alt = alt
-        self.root = etree.fromstring(base.varying[DOCUMENT], _PARSER)
+        self.root = etree.fromstring(base.varying[DOCUMENT])
         self.body = self.root[0]
         last = self.body[-1] if len(self.body) else None
         self.sect_pr = last if last is not None and last.tag == _W + "sectPr" else None
         if self.sect_pr is not None:
             self.body.remove(self.sect_pr)  # back at the end in finish(): paragraphs go before it
-        self.rels = etree.fromstring(base.varying[DOCUMENT_RELS], _PARSER)
+        self.rels = etree.fromstring(base.varying[DOCUMENT_RELS])
         self.base_rels = len(self.rels)
         self.used = {rel.get("Id") for rel in self.rels}
         self.links: dict[str, str] = {}
@@ -467,7 +467,7 @@ def _content_types(blob: bytes, partname: str, content_type: str) -> bytes:
     the types it knows: png, jpg …, kept sorted), else an Override for the part."""
     from docx.opc.spec import default_content_types
 
-    root = etree.fromstring(blob, _PARSER)
+    root = etree.fromstring(blob)
     ext = partname.rsplit(".", 1)[1]
     if (ext.lower(), content_type) in default_content_types:
         if not any(d.get("Extension", "").lower() == ext.lower() for d in root.iter(_TYPES + "Default")):
@@ -526,7 +526,7 @@ def _core_values(data: Mapping[str, Any], basics: Mapping[str, Any], epoch: int)
 
 def _core_xml(blob: bytes, values: Mapping[str, str]) -> bytes:
     """The base's core.xml (which has every element, see base.py) with this build's text in each."""
-    root = etree.fromstring(blob, _PARSER)
+    root = etree.fromstring(blob)
     for name, value in values.items():
         element = root.find(_CORE_TAGS[name])
         if element is None:
