@@ -9,7 +9,8 @@ printed at the start and the end. Figures:
   docx      DOCX stage of samples/full.json, in process:   <= 25 ms warm (one Builder), <= 45 ms as the first
             build of a new process (build cache on disk); baseline: a fresh Builder per build, which is what
             every build did before (templates compiled and styles applied each time)
-  linear    DOCX stage at 10, 100, 1000 work entries:      time per entry at 1000 within 1.5x of at 100
+  linear    DOCX stage at 10, 100, 1000 work entries (each with a link): time per entry at 1000 within 1.5x of
+            at 100
   watch     `resumec watch`: save -> new PDF on disk:      median <= 150 ms; baseline: the warm LibreOffice
             conversion of the same DOCX alone
   oneshot   uncached compile, no service:                  <= 1.2x bare `soffice --convert-to pdf` of its DOCX
@@ -207,7 +208,7 @@ def bench_linear(work: Path) -> None:
     for n in (10, 100, 1000):
         data = {"basics": {"name": "N"}, "work": [
             {"name": text(30, i), "position": "P", "startDate": "2020", "summary": text(200, i),
-             "highlights": [text(80, i + k) for k in range(4)]} for i in range(n)]}
+             "url": f"https://example.com/{i}", "highlights": [text(80, i + k) for k in range(4)]} for i in range(n)]}
         build_docx(data, theme, [("work", "Experience")], builder=builder)  # warm-up
         times = []
         for _ in range(3 if n == 1000 else 7):

@@ -236,3 +236,32 @@ def test_zip_writer_writes_what_zipfile_writes():
         with zipfile.ZipFile(io.BytesIO(ours)) as archive:
             assert archive.testzip() is None
             assert {n: archive.read(n) for n in archive.namelist()} == entries
+
+
+def test_an_empty_resume_is_byte_for_byte_what_python_docx_itself_saves():
+    """The styled base, the core properties and the zip, against python-docx's own save and zipfile."""
+    from datetime import datetime
+
+    from resumec.docx.styles import apply_theme
+    from resumec.theme import localized
+
+    theme = load_theme("classic")
+    document = docx.Document()
+    apply_theme(document, localized(theme.config, None), paper=None, lang="en-US")
+    props = document.core_properties
+    props.title = "Résumé"
+    for name in ("author", "last_modified_by", "subject", "keywords", "comments", "category"):
+        setattr(props, name, "")
+    props.revision = 1
+    props.created = props.modified = props.last_printed = datetime(1980, 1, 1)
+    raw = io.BytesIO()
+    document.save(raw)
+    with zipfile.ZipFile(raw) as saved:
+        parts = {info.filename: saved.read(info) for info in saved.infolist()}
+    expected = io.BytesIO()
+    with zipfile.ZipFile(expected, "w") as target:
+        for name in zip_order(list(parts)):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 0
+            target.writestr(info, parts[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    assert build_docx({}, theme, []) == expected.getvalue()

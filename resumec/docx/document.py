@@ -13,7 +13,7 @@ the output agree and a rebuild never shows up as a change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -280,7 +280,7 @@ class _Writer:
         self.picture = picture
         self.alt = alt
         self.root = etree.fromstring(base.varying[DOCUMENT])
-        self.body = self.root[0]
+        self.body = self.root.find(_W + "body")
         last = self.body[-1] if len(self.body) else None
         self.sect_pr = last if last is not None and last.tag == _W + "sectPr" else None
         if self.sect_pr is not None:
@@ -288,16 +288,16 @@ class _Writer:
         self.rels = etree.fromstring(base.varying[DOCUMENT_RELS])
         self.base_rels = len(self.rels)
         self.used = {rel.get("Id") for rel in self.rels}
+        self._next = 1  # no free rIdN below this
         self.links: dict[str, str] = {}
         self.image: tuple[str, Any] | None = None  # (rId, python-docx Image) once a photo is written
         self.photos = 0
         self.hyperlink_style = base.character.get(HYPERLINK_STYLE)
 
     def _relate(self, reltype: str, target: str, external: bool) -> str:
-        number = 1
-        while f"rId{number}" in self.used:
-            number += 1
-        r_id = f"rId{number}"
+        while f"rId{self._next}" in self.used:
+            self._next += 1
+        r_id = f"rId{self._next}"
         self.used.add(r_id)
         rel = etree.SubElement(self.rels, _RELS)
         rel.set("Id", r_id)
