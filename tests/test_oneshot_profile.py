@@ -58,6 +58,14 @@ def try_lock(path: Path) -> int | None:
     return fd
 
 
+def free(path: Path) -> bool:
+    fd = try_lock(path)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
 def test_a_profile_is_kept_marked_good_and_reused(tmp_path):
     profiles = tmp_path / "profiles"
     data = docx_for("Ada Lovelace", tmp_path)
@@ -123,6 +131,8 @@ def test_a_profile_whose_run_did_not_end_well_is_made_anew(tmp_path):
     with pytest.raises(ConvertError, match="timed out"):  # killed by the timeout, mid-start
         convert_oneshot(data, soffice=SOFFICE, profiles=profiles, tmp_root=tmp_path, timeout=0.05)
     assert not (profiles / "profile-0.good").exists()
+    # Its killed LibreOffice holds the lock until it has exited; a conversion meanwhile would take profile 1.
+    assert wait_until(lambda: free(profiles / "profile-0.lock"), timeout=30)
     pdf = convert_oneshot(data, soffice=SOFFICE, profiles=profiles, tmp_root=tmp_path)
     assert "Alan Turing" in text_of(pdf, tmp_path)
     assert not planted.exists() and (profiles / "profile-0.good").exists()
@@ -154,15 +164,7 @@ def test_libreoffice_holds_the_lock_even_when_resumec_is_killed(tmp_path):
             except ProcessLookupError:
                 pass
         assert wait_until(lambda: not soffice_processes(str(private)), timeout=30)
-
-        def free() -> bool:
-            fd = try_lock(lock)
-            if fd is None:
-                return False
-            os.close(fd)
-            return True
-
-        assert wait_until(free, timeout=30)
+        assert wait_until(lambda: free(lock), timeout=30)
         assert not (lock.parent / "profile-0.good").exists()  # and the next run will make it anew
     finally:
         if proc.poll() is None:

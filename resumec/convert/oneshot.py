@@ -1,5 +1,7 @@
 """The one-shot engine: one `soffice --convert-to pdf` process per document (~0.75 s each).
 
+(Its imports are made where they are used: the service's client imports this module for its fallback.)
+
 LibreOffice spends a good part of a start making a new user profile, so a
 one-shot conversion reuses one kept in the cache directory
 (`<cache>/libreoffice/<build>/profile-N`). Two LibreOffices must never share a
@@ -16,13 +18,7 @@ was killed or timed out) is deleted and made anew.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import stat
-import subprocess
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +80,8 @@ class OneShot:
 
 def convert_target(pdfa: bool) -> str:
     """The --convert-to argument; JSON filter options need LibreOffice 7.4 or later."""
+    import json
+
     options = {
         name: {"type": "boolean" if isinstance(value, bool) else "long", "value": str(value).lower()}
         for name, value in pdf_filter_data(pdfa).items()
@@ -115,6 +113,10 @@ def convert_oneshot(
 
     `started(pgid, running)` is told when LibreOffice's process group starts and ends, so abort() can kill it.
     """
+    import shutil
+    import subprocess
+    import tempfile
+
     tmp = Path(tempfile.mkdtemp(prefix="resumec-soffice-", dir=tmp_root))
     profile = _claim_profile(profiles, tmp)
     good = False
@@ -202,6 +204,8 @@ class _Profile:
 
 def _build_name(identity: str) -> str:
     """A folder per LibreOffice build: another version never inherits a profile it did not make."""
+    import hashlib
+
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
@@ -211,6 +215,8 @@ def _claim_profile(root: Path | None, tmp: Path) -> _Profile:
     if root is None:
         return private
     import fcntl
+    import shutil
+    import stat
 
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)

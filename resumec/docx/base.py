@@ -14,9 +14,7 @@ imported only here, to make a base.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +43,8 @@ class Base:
 
     def to_bytes(self) -> bytes:
         """The stored form: a JSON header, then the compressed parts and the varying ones, checksummed."""
+        import io
+
         payload = io.BytesIO()
         entries = []
         for name, entry in self.entries.items():
@@ -98,6 +98,8 @@ def make_base(config: Mapping[str, Any], *, paper: str | None, lang: str) -> Bas
     build only replaces their text (document.py), and it is what python-docx
     would write for the same values.
     """
+    import io
+    import zipfile
     from datetime import datetime
 
     import docx

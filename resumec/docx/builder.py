@@ -25,7 +25,6 @@ import hashlib
 import os
 import stat
 import sys
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -204,13 +203,15 @@ class _Store:
         finally:
             os.close(fd)
         try:
-            os.utime(path.parent)  # the folder's mtime is its last use, for prune()
+            os.utime(path)  # its mtime is its last use, for prune()
         except OSError:
             pass
         return data
 
     def write(self, relative: Path, data: bytes) -> None:
         """Written to a temp file and renamed, so readers see all of it or nothing; 0600, folders 0700."""
+        import tempfile
+
         path = self.root / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -229,9 +230,9 @@ class _Store:
             pass
 
     def prune(self, kind: str) -> None:
-        """Keep the KEEP_ON_DISK most recently used entries of a kind (folders or files)."""
+        """Keep the KEEP_ON_DISK most recently used entries of a kind (a theme's template folder, or a base)."""
         try:
-            entries = [(entry.stat(follow_symlinks=False).st_mtime, entry.path, entry.is_dir(follow_symlinks=False))
+            entries = [(_last_use(entry), entry.path, entry.is_dir(follow_symlinks=False))
                        for entry in os.scandir(self.root / kind) if not entry.name.startswith(".")]
         except OSError:
             return
@@ -247,6 +248,16 @@ class _Store:
                     os.unlink(path)
             except OSError:
                 pass
+
+
+def _last_use(entry: os.DirEntry) -> float:
+    """A file's mtime; a folder's latest among its files (each read refreshes its file's mtime)."""
+    latest = entry.stat(follow_symlinks=False).st_mtime
+    if entry.is_dir(follow_symlinks=False):
+        with os.scandir(entry.path) as inside:
+            for item in inside:
+                latest = max(latest, item.stat(follow_symlinks=False).st_mtime)
+    return latest
 
 
 def _bytecode_cache(store: _Store, folder: Path) -> Any:

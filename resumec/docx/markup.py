@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -42,9 +42,12 @@ class MarkupError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True)
-class Run:
-    """One piece of a paragraph: text, a tab or a line break, with its formatting."""
+class Run(NamedTuple):
+    """One piece of a paragraph: text, a tab or a line break, with its formatting.
+
+    (A NamedTuple, not a frozen dataclass: a résumé makes hundreds, and a
+    tuple is made three times faster.)
+    """
 
     kind: str  # "text" | "tab" | "br" | "photo"
     text: str = ""
@@ -55,8 +58,7 @@ class Run:
     href: str | None = None  # already checked by safe_url
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A paragraph to write: a named paragraph style and its runs."""
 
     kind: str  # "p" | "bullet"
@@ -128,7 +130,7 @@ def _check_attributes(element: etree._Element) -> None:
 
 
 def _like(fmt: Run, kind: str, text: str) -> Run:
-    """A run with fmt's formatting (dataclasses.replace, without its per-call introspection)."""
+    """A run with fmt's formatting."""
     return Run(kind, text, fmt.bold, fmt.italic, fmt.underline, fmt.style, fmt.href)
 
 

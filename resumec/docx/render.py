@@ -11,7 +11,6 @@ files from the theme's own folders.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -260,6 +259,8 @@ def _where(theme: Theme, filename: str | None, line: int | None) -> str:
 
 def _template_frame(exc: BaseException, default: str | None) -> tuple[str | None, int | None]:
     """The innermost traceback frame inside a template (Jinja2 rewrites them)."""
+    import traceback
+
     found: tuple[str | None, int | None] = (default, None)
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.endswith(".j2"):
