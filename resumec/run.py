@@ -109,8 +109,10 @@ class _Workers:
 
     Forked (os.fork, not spawn): a worker starts in a millisecond with this
     process's modules and its own unstarted converter, and nothing here holds
-    a thread or a lock yet. Not through multiprocessing, whose children lose
-    standard input (an input may be `-`). A worker ignores SIGINT (a Ctrl-C
+    a thread or a lock yet (a replacement, forked later beside the progress
+    bar's thread, runs nothing but its worker loop and leaves with os._exit).
+    Not through multiprocessing, whose children lose standard input (an input
+    may be `-`). A worker ignores SIGINT (a Ctrl-C
     reaches the whole process group; this process decides) and on SIGTERM
     closes its converter, so its LibreOffice dies with it; it also stops when
     its pipe to this process closes. A worker that dies mid-input fails that
@@ -159,12 +161,20 @@ class _Workers:
         self._feed(slot)
 
     def _feed(self, slot: int) -> None:
+        """Send the worker the next input (or tell it to finish); one that died idle is replaced, its input kept."""
         worker = self.running[slot]
         worker.index = self.pending.pop() if self.pending else None
         try:
             worker.conn.send(None if worker.index is None else (worker.index, self.specs[worker.index]))
         except OSError:
-            pass  # it died: next_result() sees the end of its pipe
+            # It died idle, before it got this input: the input is not to blame. (Only for a worker that has
+            # built something: one that dies at once would die again, and fails its input in next_result.)
+            if worker.index is not None and worker.done:
+                self.pending.append(worker.index)
+                worker.index = None
+                worker.reap()
+                del self.running[slot]
+                self._spawn(slot)
 
     def next_result(self) -> tuple[int, Result]:
         """The next input some worker finished (or whose worker died)."""
@@ -185,6 +195,7 @@ class _Workers:
                     break  # it died: handled below
                 if got_index != index:
                     break  # cannot happen; treated as a dead worker
+                worker.done += 1
                 self._feed(slot)
                 return index, result
             else:
@@ -223,6 +234,7 @@ class _Slot:
         self.pid = pid
         self.conn = conn
         self.index: int | None = None
+        self.done = 0  # inputs it has finished
         self.status: str | None = None
 
     def signal(self, signum: int) -> None:

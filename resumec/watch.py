@@ -178,6 +178,44 @@ class _Watcher:
             thread.join(timeout=5)
 
 
+# -- saves caught half-way ------------------------------------------------------------
+
+SETTLE_S = 0.5  # how long an emptied résumé may wait for the write that usually follows
+
+
+def _state(spec: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(spec)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _mid_save(spec: str, result: Result, before: tuple[int, int] | None, events: queue.Queue) -> bool:
+    """True when a failed build read a save in progress, which its next event will rebuild.
+
+    An editor that saves in place truncates the file, then writes it; on a
+    busy machine the two can fall in different bursts of events, and a build
+    reads the empty file (a fast build makes that likelier). Such a failure is
+    not shown: when the file changed during the build, its event is queued
+    already; when it is empty, the write is waited for, up to SETTLE_S
+    (an emptied file with no write after it is then reported as usual).
+    """
+    if result.ok:
+        return False
+    now = _state(spec)
+    if now != before and now is not None and now[0]:
+        return True
+    if now is None or now[0]:
+        return False
+    try:
+        changed = events.get(timeout=SETTLE_S)
+    except queue.Empty:
+        return False
+    events.put(changed)  # the main loop coalesces it with whatever else came
+    return True
+
+
 # -- the session ---------------------------------------------------------------------
 
 
@@ -221,11 +259,14 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
             for spec in pending:
                 reporter.building(spec)
                 started = time.perf_counter()
+                before = _state(spec)
                 results[spec] = compile(spec, options, settings=settings, converter=converter, many=many,
                                         builder=builder)
                 seconds = time.perf_counter() - started
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)
+                if _mid_save(spec, results[spec], before, events):
+                    continue  # the rest of the save is coming: its event rebuilds, and only that is reported
                 reporter.built(spec, results[spec], seconds)
             changed = events.get()
             while True:  # coalesce whatever else arrived meanwhile

@@ -241,3 +241,21 @@ def test_replacing_the_photo_rebuilds(tmp_path, session):
     assert build["ok"] and not build["outputs"][0]["cached"]
     assert (folder / "cv.docx").read_bytes() != before
     assert watch.stop() == 130
+
+
+def test_a_save_in_place_caught_half_way_is_not_reported_but_an_emptied_file_is(cv, session):
+    """An editor that truncates and then writes: the empty file in between is no build anyone should see."""
+    watch = session("watch", str(cv), "-f", "docx", "--json")
+    assert watch.next_build()["ok"]
+    data = json.loads(cv.read_text())
+    data["basics"]["name"] = "Written Late"
+    cv.write_text("")  # the truncation, seen and built on its own (its burst of events ends)
+    time.sleep(0.05)  # the write comes later than the watcher's debounce (10 ms), well within resumec's wait (0.5 s)
+    cv.write_text(json.dumps(data))
+    build = watch.next_build()
+    assert build["ok"], build  # no failed build of the empty file came first
+    assert "Written Late" in "\n".join(p.text for p in __import__("docx").Document(str(cv.with_suffix(".docx"))).paragraphs)
+    cv.write_text("")  # emptied for good: reported, after the wait
+    failed = watch.next_build()
+    assert not failed["ok"] and "empty input" in failed["error"]["message"]
+    assert watch.stop() == 130
