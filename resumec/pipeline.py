@@ -26,6 +26,7 @@ from resumec.settings import Settings
 if TYPE_CHECKING:  # the cache-hit path must not pay for these imports
     from resumec.cache import Cache
     from resumec.convert import Converter
+    from resumec.docx.builder import Builder
     from resumec.remote import Remote, TieredCache
     from resumec.load import Source
     from resumec.theme import Theme
@@ -116,6 +117,7 @@ class _Run:
     warn: Callable[[str], None]
     last: float = field(default_factory=time.perf_counter)
     counts: dict[str, int] = field(default_factory=dict)
+    builder: Builder | None = None  # the caller's, kept between compiles (watch, batch workers)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -151,6 +153,7 @@ def compile(
     warn: Callable[[str], None] | None = None,
     stdin: IO[Any] | None = None,
     many: bool = False,
+    builder: Builder | None = None,
 ) -> Result:
     """Build the outputs of one résumé and write them; never raises a ResumecError.
 
@@ -159,7 +162,9 @@ def compile(
     Likewise `remote` is the run's shared cache tier (one per run, so an
     outage costs one timeout); without one, `options.remote_cache` opens it.
     `progress` is called with each stage name as it starts; `many` says this
-    input is one of a batch (then `-o` is always a directory).
+    input is one of a batch (then `-o` is always a directory). `builder`
+    (resumec.docx.builder) keeps compiled templates and styled bases for the
+    caller's next compiles; without one, a DOCX miss makes its own.
     """
     result = Result(input=str(input))
 
@@ -168,7 +173,7 @@ def compile(
         if warn is not None:
             warn(message)
 
-    run = _Run(result, settings or Settings.from_env(), progress or (lambda _: None), _warn)
+    run = _Run(result, settings or Settings.from_env(), progress or (lambda _: None), _warn, builder=builder)
     try:
         _compile(str(input), options, run, converter, remote, stdin, many)
     except ResumecError as exc:
@@ -346,11 +351,13 @@ def _produce_text(job: _Job, options: Options, run: _Run, store: Cache | TieredC
 def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> tuple[bytes, str]:
     run.progress("docx")
     from resumec.docx import build_docx
+    from resumec.docx.builder import Builder
 
     source = job.source
     base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
+    builder = run.builder or Builder((options.cache_dir or run.settings.cache_dir) if options.use_cache else None)
     data = build_docx(source.data, job.theme, job.order, base_dir=base, epoch=job.epoch, lang=job.lang,
-                      paper=options.paper)
+                      paper=options.paper, builder=builder)
     digest = store.put(job.docx_key, data, "docx") if store else hashlib.sha256(data).hexdigest()
     return data, digest
 

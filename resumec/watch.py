@@ -248,12 +248,51 @@ def _next(events: queue.Queue) -> Any:
             pass
 
 
+# -- saves caught half-way ------------------------------------------------------------
+
+SETTLE_S = 0.5  # how long an emptied résumé may wait for the write that usually follows
+
+
+def _state(spec: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(spec)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _mid_save(spec: str, result: Result, before: tuple[int, int] | None, events: queue.Queue) -> bool:
+    """True when a failed build read a save in progress, which its next event will rebuild.
+
+    An editor that saves in place truncates the file, then writes it; on a
+    busy machine the two can fall in different bursts of events, and a build
+    reads the empty file (a fast build makes that likelier). Such a failure is
+    not shown: when the file changed during the build, its event is queued
+    already; when it is empty, the write is waited for, up to SETTLE_S
+    (an emptied file with no write after it is then reported as usual).
+    """
+    if result.ok:
+        return False
+    now = _state(spec)
+    if now != before and now is not None and now[0]:
+        return True
+    if now is None or now[0]:
+        return False
+    try:
+        changed = events.get(timeout=SETTLE_S)
+    except queue.Empty:
+        return False
+    events.put(changed)  # the main loop coalesces it with whatever else came
+    return True
+
+
 # -- the session ---------------------------------------------------------------------
 
 
 def run(specs: list[str], options: Options, reporter: Reporter, settings: Settings) -> int:
     """Build, then rebuild on change until SIGINT (130) or SIGTERM (143); 1 if watching itself fails."""
     from resumec import convert
+    from resumec.docx.builder import Builder
     from resumec.options import expand_inputs
     from resumec.pipeline import compile
 
@@ -291,6 +330,9 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
         from resumec.run import open_remote
 
         remote = open_remote(options, settings)  # one breaker for the session
+        # One builder for the session: templates compile and the theme's styles are applied once, not on every
+        # save; a theme edit changes the theme's fingerprint, which is the builder's key, so it is never stale.
+        builder = Builder((options.cache_dir or settings.cache_dir) if options.use_cache else None)
         if options.serve:
             previews = _start_previews(specs, options, reporter, settings)
         reporter.watching(specs, options.theme, pool.note if pool else "")
@@ -300,14 +342,17 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
                 reporter.building(spec)
                 preview = previews.get(spec)
                 started = time.perf_counter()
+                before = _state(spec)
                 results[spec] = compile(spec, options, settings=settings, converter=converter, remote=remote,
-                                        many=many, progress=preview.server.progress if preview else None)
-                if preview is not None:
-                    preview.show(results[spec], options, settings, remote, started)
-                seconds = time.perf_counter() - started
+                                        many=many, builder=builder,
+                                        progress=preview.server.progress if preview else None)
                 found = targets(specs, options, results)  # a new photo or theme folder: watched before we say done
                 watcher.update(found)
-                reporter.built(spec, results[spec], seconds)
+                if _mid_save(spec, results[spec], before, events):
+                    continue  # the rest of the save is coming: its event rebuilds, and only that is reported
+                if preview is not None:
+                    preview.show(results[spec], options, settings, remote, started)
+                reporter.built(spec, results[spec], time.perf_counter() - started)
             changed = _next(events)
             while True:  # coalesce whatever else arrived meanwhile
                 if isinstance(changed, Exception):

@@ -186,3 +186,143 @@ def test_warm_pdfs_do_not_depend_on_what_the_engine_converted_before(tmp_path):
     with WarmConverter(find_soffice(Settings.from_env()), uno_python=UNO_PYTHON, tmp_root=tmp_path) as warm:
         first, second = warm.convert(docx), warm.convert(docx)
     assert pin_pdf(first, 0) == pin_pdf(second, 0)
+
+
+# -- worker processes ------------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """Live direct children of a process, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def resumec_workers(pid: int) -> list[int]:
+    """Children of the batch that are resumec itself (forked workers), not LibreOffice or its bridge."""
+    workers = []
+    for child in children_of(pid):
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resumec" in cmd and b"soffice" not in cmd and b"bridge.py" not in cmd:
+            workers.append(child)
+    return workers
+
+
+def test_docx_builds_run_in_worker_processes(tmp_path, private_tmp):
+    inputs = tmp_path / "in"
+    variants(inputs, 8)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
+        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    seen: set[int] = set()
+
+    def two_workers() -> bool:
+        seen.update(resumec_workers(proc.pid))
+        return len(seen) >= 2 or proc.poll() is not None
+
+    try:
+        assert wait_until(two_workers, timeout=120)
+        assert len(seen) == 2, seen  # --jobs 2: two processes, each with its own Builder and LibreOffice
+        assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert len(list((tmp_path / "out").glob("*.pdf"))) == 8
+    assert not any(alive(pid) for pid in seen)  # reaped by the batch, not left behind
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)))
+
+
+def test_a_worker_that_dies_fails_its_input_alone(tmp_path, private_tmp):
+    """A fake soffice kills the worker converting one résumé; the others are converted by the real one."""
+    real = shutil.which("soffice")
+    fake = tmp_path / "soffice"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import os, signal, sys, zipfile\n"
+        "docx = sys.argv[-1]\n"
+        "if b'Number02' in zipfile.ZipFile(docx).read('word/document.xml'):\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)  # the worker that started this conversion\n"
+        "    sys.exit(1)\n"
+        f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n"
+    )
+    fake.chmod(0o755)
+    inputs = tmp_path / "in"
+    variants(inputs, 5)
+    out = tmp_path / "out"
+    env = {"TMPDIR": str(private_tmp), "RESUMEC_SOFFICE": str(fake), "RESUMEC_UNO_PYTHON": "/bin/false"}
+    proc = run_cli("compile", str(inputs), "-o", str(out), "--json", "--jobs", "2", env=env)
+    report = json.loads(proc.stdout)
+    names = [Path(r["input"]).name for r in report["results"]]
+    assert names == [f"cv{n:02d}.json" for n in range(5)]  # every input, in order
+    bad = report["results"][2]
+    assert not bad["ok"] and "stopped unexpectedly (killed by SIGKILL)" in bad["error"]["message"]
+    assert proc.returncode == bad["exit_code"] == 1
+    for number in (0, 1, 3, 4):
+        assert report["results"][number]["ok"], report["results"][number]
+        assert f"Number{number:02d}" in pdftotext(out / f"cv{number:02d}.pdf")
+    assert not (out / "cv02.pdf").exists()
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)))
+    assert b"Traceback" not in proc.stderr
+
+
+def test_ctrl_c_on_a_terminal_stops_the_whole_batch(tmp_path, private_tmp):
+    """A terminal's Ctrl-C reaches every process of the group: workers leave it to the batch, which stops them."""
+    inputs = tmp_path / "in"
+    variants(inputs, 30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
+        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert wait_until(lambda: len(list((tmp_path / "out").glob("*.pdf"))) >= 2, timeout=120)
+        workers = resumec_workers(proc.pid)
+        assert workers
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = proc.stderr.read().decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not any(alive(pid) for pid in workers)  # the batch waited for its workers before exiting
+    assert wait_until(lambda: not soffice_processes(str(private_tmp)), timeout=10)
+    assert len(list((tmp_path / "out").glob("*.pdf"))) < 30
+    for pdf in (tmp_path / "out").glob("*.pdf"):
+        assert pdf.read_bytes().rstrip().endswith(b"%%EOF")
+
+
+def test_standard_input_is_one_input_of_a_batch(tmp_path, private_tmp):
+    inputs = variants(tmp_path / "in", 2)
+    data = json.loads((SAMPLES / "full.json").read_text())
+    data["basics"]["name"] = "From Stdin"
+    out = tmp_path / "out"
+    proc = run_cli("compile", str(inputs[0]), "-", str(inputs[1]), "-o", str(out), "--json", "-f", "docx",
+                   input=json.dumps(data).encode(), env={"TMPDIR": str(private_tmp)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [r["input"] for r in json.loads(proc.stdout)["results"]] == [str(inputs[0]), "-", str(inputs[1])]
+    import docx
+
+    texts = {path.name: "\n".join(p.text for p in docx.Document(str(path)).paragraphs) for path in out.glob("*.docx")}
+    assert any("From Stdin" in text for text in texts.values()), sorted(texts)

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
 from resumec.convert.warm import find_uno_python
+from resumec.errors import ResumecError
 from resumec.settings import Settings
 
 pytestmark = [
@@ -258,3 +259,35 @@ def test_replacing_the_photo_rebuilds(tmp_path, session):
     assert build["ok"] and not build["outputs"][0]["cached"]
     assert (folder / "cv.docx").read_bytes() != before
     assert watch.stop() == 130
+
+
+def test_an_emptied_file_is_reported_after_the_wait_for_the_rest_of_the_save(cv, session):
+    watch = session("watch", str(cv), "-f", "docx", "--json")
+    assert watch.next_build()["ok"]
+    cv.write_text("")  # emptied for good: no write follows, so after SETTLE_S it is reported as usual
+    failed = watch.next_build()
+    assert not failed["ok"] and "empty input" in failed["error"]["message"]
+    assert watch.stop() == 130
+
+
+def test_a_failed_build_of_a_save_caught_half_way_is_not_reported(tmp_path):
+    """An editor saving in place truncates, then writes: a build that read the gap is replaced, not shown."""
+    from resumec.pipeline import Result
+    from resumec.watch import _mid_save, _state
+
+    path = tmp_path / "cv.json"
+    path.write_text("{")
+    failed = Result(str(path), error=ResumecError("bad"))
+    events: queue.Queue = queue.Queue()
+    before = _state(str(path))
+    assert not _mid_save(str(path), Result(str(path)), before, events)  # a good build is always shown
+    assert not _mid_save(str(path), failed, before, events)  # unchanged and not empty: a real error
+    path.write_text("{}  ")  # changed during the build: its event is on the way and rebuilds
+    assert _mid_save(str(path), failed, before, events)
+    path.write_text("")  # read empty, and the write that follows has arrived: shown by the next build
+    events.put({str(path)})
+    assert _mid_save(str(path), failed, _state(str(path)), events)
+    assert events.get_nowait() == {str(path)}  # handed back to the main loop
+    assert not _mid_save(str(path), failed, _state(str(path)), events)  # empty, nothing followed: shown
+    path.unlink()
+    assert not _mid_save(str(path), failed, before, events)  # deleted: shown

@@ -272,10 +272,17 @@ def pool(
             )
         from resumec.convert.oneshot import OneShot
 
-        return Pool([OneShot(soffice=soffice, identity=ident, note=NO_UNO_NOTE) for _ in range(n)], NO_UNO_NOTE)
+        return Pool([OneShot(soffice=soffice, identity=ident, note=NO_UNO_NOTE, profiles=profiles(settings))
+                     for _ in range(n)], NO_UNO_NOTE)
     from resumec.convert.oneshot import OneShot
 
-    return Pool([OneShot(soffice=soffice, identity=ident) for _ in range(n)])
+    return Pool([OneShot(soffice=soffice, identity=ident, profiles=profiles(settings)) for _ in range(n)])
+
+
+def profiles(settings: Settings) -> Path:
+    """Where one-shot conversions keep their LibreOffice profiles (see oneshot.py): below the cache directory,
+    as they hold nothing but what LibreOffice makes again on its own."""
+    return settings.cache_dir / "libreoffice"
 
 
 def _service_clients(n: int, settings: Settings, soffice: str, ident: str,

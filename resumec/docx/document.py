@@ -1,41 +1,41 @@
 """Stage 4: résumé data + theme → DOCX bytes.
 
 Templates render markup (render.py), markup becomes blocks (markup.py), and
-blocks become paragraphs in named styles (styles.py). The result is
+blocks become paragraphs in named styles. The styles, page and every other
+part that depends only on the theme come from a styled `Base` (base.py, made
+with python-docx once per theme and kept by the `Builder`); a build parses
+the base's tiny document.xml, appends its paragraphs with lxml and writes the
+zip (package.py) with the unchanged parts already compressed. The result is
 reproducible: the same inputs give byte-identical files, so the cache key and
 the output agree and a rebuild never shows up as a change.
 """
 
 from __future__ import annotations
 
-import io
-import time
-import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docx
-from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from lxml import etree
 from markupsafe import Markup
 
 from resumec.assets import load_photo
+from resumec.docx import package
+from resumec.docx.base import CONTENT_TYPES, CORE, DOCUMENT, DOCUMENT_RELS, HYPERLINK_STYLE, Base
 from resumec.docx.markup import Block, MarkupError, Run, parse
-from resumec.docx.render import make_environment, render, to_markup
-from resumec.docx.styles import HYPERLINK_STYLE, StyleMap, apply_theme
+from resumec.docx.render import render, to_markup
 from resumec.docx.text import split_emoji, xml_text
 from resumec.entries import Section, resume_model
 from resumec.errors import InputError
 from resumec.theme import DEFAULT_HEADING_STYLE, THEME_FILE, Theme, heading_style, length_pt, localized
 
+if TYPE_CHECKING:
+    from resumec.docx.builder import Builder
+
 HEADER_TEMPLATE = "header.xml.j2"
 TEMPLATE_SUFFIX = ".xml.j2"
-_ZIP_MIN = (1980, 1, 1, 0, 0, 0)
-_ZIP_MAX = (2107, 12, 31, 23, 59, 58)
 _EMU_PER_PT = 12700
 DEFAULT_PHOTO_WIDTH = "2.5cm"
 
@@ -49,6 +49,7 @@ def build_docx(
     epoch: int = 315532800,
     lang: str | None = None,
     paper: str | None = None,
+    builder: Builder | None = None,
 ) -> bytes:
     """Render the résumé with the theme; `sections` are (key, title) pairs in order.
 
@@ -56,9 +57,15 @@ def build_docx(
     language; `paper` ("a4"/"letter") overrides the theme's page size.
     `base_dir` is the résumé's folder: `basics.image` resolves inside it
     (see resumec.assets.load_photo, which also feeds the cache key).
+    `builder` keeps compiled templates and styled bases for the next build
+    (watch, batch workers); without one, this build makes its own.
     """
+    if builder is None:
+        from resumec.docx.builder import Builder
+
+        builder = Builder()
     config = localized(theme.config, lang)
-    env = make_environment(theme, config)
+    env = builder.environment(theme, config, lang)
     model = resume_model(data, sections)
     basics = model.basics
     titles = {**config.get("titles", {}), **theme_titles(theme, config)}
@@ -76,22 +83,21 @@ def build_docx(
 
     blocks: list[Block] = _blocks(env, theme, HEADER_TEMPLATE, common, photo=picture is not None)
     for section in model.sections:
-        blocks += _section_blocks(env, theme, section, common, headings, photo=picture is not None)
+        name = builder.template_name(theme, section.key, section.shape)
+        blocks += _section_blocks(env, theme, section, name, common, headings, photo=picture is not None)
 
-    document = docx.Document()
     doc_lang = lang or config.get("theme", {}).get("lang", "en-US")
-    style_map = apply_theme(document, config, paper=paper, lang=doc_lang)
-    if headings and headings not in style_map.paragraph:
+    base = builder.base(theme, config, lang, paper=paper, doc_lang=doc_lang)
+    if headings and headings not in base.paragraph:
         raise InputError(
             f"{theme.display(theme.root / THEME_FILE)}: [sections] heading_style names paragraph style "
             f"{headings!r}, which neither its [styles] nor Word's defaults define"
         )
     alt = f"Photo of {_plain(basics.get('name'))}" if _plain(basics.get("name")) else "Photo"
-    _write_blocks(document, blocks, style_map, theme, picture, alt)
-    _core_properties(document, data, basics, epoch)
-    raw = io.BytesIO()
-    document.save(raw)
-    return _normalize_zip(raw.getvalue(), epoch)
+    writer = _Writer(base, theme, picture, alt)
+    for block in blocks:
+        writer.block(block)
+    return writer.finish(_core_values(data, basics, epoch), epoch)
 
 
 def theme_titles(theme: Theme, config: Mapping[str, Any]) -> dict[str, str]:
@@ -100,8 +106,8 @@ def theme_titles(theme: Theme, config: Mapping[str, Any]) -> dict[str, str]:
     return {key: given.get(key, default) for key, default in theme.titles.items()}
 
 
-def _section_blocks(env, theme: Theme, section: Section, common: Mapping[str, Any], headings: str, *,
-                    photo: bool) -> list[Block]:
+def _section_blocks(env, theme: Theme, section: Section, template: str, common: Mapping[str, Any], headings: str,
+                    *, photo: bool) -> list[Block]:
     """A section's heading (written here, in the theme's heading style) and its entries (from a template).
 
     A section whose template prints nothing gets no heading either.
@@ -114,7 +120,7 @@ def _section_blocks(env, theme: Theme, section: Section, common: Mapping[str, An
         "entries": section.entries,
         "items": [entry.raw for entry in section.entries],
     }
-    body = _blocks(env, theme, section_template(theme, section.key, section.shape), context, photo=photo)
+    body = _blocks(env, theme, template, context, photo=photo)
     if not body or not headings:
         return body
     heading = Markup('<p style="{}">{}</p>').format(headings, to_markup(section.title))
@@ -208,31 +214,6 @@ def _load_photo(data: Mapping[str, Any], base_dir: Path | None, table: Mapping[s
                   table.get("position", "inline"))
 
 
-def _photo_run(document, photo: _Photo, alt: str):
-    """A picture run holding the photo, with alt text for tagged PDF and screen readers.
-
-    "inline" keeps it in the text flow; "right" anchors it to its paragraph at
-    the right margin with text wrapping down its left side (a picture, never a
-    text box: every word of the résumé stays in ordinary paragraphs, in reading
-    order, for ATS parsers).
-    """
-    inline = document.part.new_pic_inline(io.BytesIO(photo.blob), photo.width, photo.height)
-    doc_pr = inline.find(qn("wp:docPr"))
-    doc_pr.set("descr", alt)
-    if any(photo.crop):
-        blip_fill = inline.find(f".//{qn('pic:blipFill')}")
-        src_rect = OxmlElement("a:srcRect")
-        for attr, value in zip(("l", "t", "r", "b"), photo.crop):
-            if value:
-                src_rect.set(attr, str(value))
-        blip_fill.find(qn("a:blip")).addnext(src_rect)
-    drawing = OxmlElement("w:drawing")
-    drawing.append(_anchor_right(inline) if photo.position == "right" else inline)
-    r = OxmlElement("w:r")
-    r.append(drawing)
-    return r
-
-
 _ANCHOR_XML = (
     '<wp:anchor xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
     'distT="0" distB="0" distL="{gap}" distR="0" simplePos="0" relativeHeight="1" behindDoc="0" '
@@ -247,7 +228,8 @@ _PHOTO_GAP_EMU = 144000  # 0.4 cm between the text and the photo
 
 def _anchor_right(inline):
     """Turn python-docx's wp:inline into a wp:anchor at the right margin (wrap square, text left)."""
-    from docx.oxml import parse_xml
+    from docx.oxml import OxmlElement, parse_xml
+    from docx.oxml.ns import qn
 
     anchor = parse_xml(_ANCHOR_XML.format(gap=_PHOTO_GAP_EMU))
     extent = inline.find(qn("wp:extent"))
@@ -264,97 +246,215 @@ def _anchor_right(inline):
     return anchor
 
 
-# --- writing paragraphs -----------------------------------------------------------
+
+# --- writing the document -------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_P, _PPR, _PSTYLE, _VAL = _W + "p", _W + "pPr", _W + "pStyle", _W + "val"
+_R, _RPR, _RSTYLE, _RFONTS = _W + "r", _W + "rPr", _W + "rStyle", _W + "rFonts"
+_T, _TAB, _BR, _U = _W + "t", _W + "tab", _W + "br", _W + "u"
+_BOLD, _ITALIC = (_W + "b", _W + "bCs"), (_W + "i", _W + "iCs")
+_FONT_ATTRS = (_W + "ascii", _W + "hAnsi", _W + "eastAsia", _W + "cs")
+_LINK, _HISTORY = _W + "hyperlink", _W + "history"
+# Everything a template can change is appended with SubElement below the parsed root, so it is written
+# with the root's prefixes exactly as python-docx's OxmlElement + append wrote it (tests compare the bytes).
+# The base's parts are parsed with lxml's default parser, which is per thread; they are our own XML.
 
 
-class _Body:
-    """Appends paragraphs to the document body in O(1) each.
+class _Writer:
+    """One build's document.xml, its relationships and its image, on top of a Base.
 
-    python-docx's add_paragraph searches the body for its sectPr on every call
-    and relate_to scans every relationship for a duplicate: both quadratic, so
-    1,000 jobs with hundreds of highlights never finished. Here the sectPr
-    (always last) is found once, and hyperlink relationships are remembered
-    by URL and numbered as python-docx would (the lowest free rIdN).
+    Paragraphs are appended in O(1) each, and hyperlink relationships are
+    remembered by URL and numbered as python-docx numbers them (the lowest
+    free rIdN), so 1,000 jobs with hundreds of links stay linear.
     """
 
-    def __init__(self, document) -> None:
-        self.document = document
-        self.body = document.element.body
+    def __init__(self, base: Base, theme: Theme, picture: _Photo | None, alt: str) -> None:
+        self.base = base
+        self.theme = theme
+        self.picture = picture
+        self.alt = alt
+        self.root = etree.fromstring(base.varying[DOCUMENT])
+        self.body = self.root.find(_W + "body")
         last = self.body[-1] if len(self.body) else None
-        self.sect_pr = last if last is not None and last.tag == qn("w:sectPr") else None
-        self.links: dict[str, str] = {}
-        self._next = 1
-
-    def add_paragraph(self):
-        p = OxmlElement("w:p")
+        self.sect_pr = last if last is not None and last.tag == _W + "sectPr" else None
         if self.sect_pr is not None:
-            self.sect_pr.addprevious(p)
-        else:
-            self.body.append(p)
-        return p
+            self.body.remove(self.sect_pr)  # back at the end in finish(): paragraphs go before it
+        self.rels = etree.fromstring(base.varying[DOCUMENT_RELS])
+        self.base_rels = len(self.rels)
+        self.used = {rel.get("Id") for rel in self.rels}
+        self._next = 1  # no free rIdN below this
+        self.links: dict[str, str] = {}
+        self.image: tuple[str, Any] | None = None  # (rId, python-docx Image) once a photo is written
+        self.photos = 0
+        self.hyperlink_style = base.character.get(HYPERLINK_STYLE)
+
+    def _relate(self, reltype: str, target: str, external: bool) -> str:
+        while f"rId{self._next}" in self.used:
+            self._next += 1
+        r_id = f"rId{self._next}"
+        self.used.add(r_id)
+        rel = etree.SubElement(self.rels, _RELS)
+        rel.set("Id", r_id)
+        rel.set("Type", _RT + reltype)
+        rel.set("Target", target)
+        if external:
+            rel.set("TargetMode", "External")
+        return r_id
 
     def hyperlink_id(self, url: str) -> str:
         r_id = self.links.get(url)
         if r_id is None:
-            rels = self.document.part.rels
-            while f"rId{self._next}" in rels:
-                self._next += 1
-            r_id = f"rId{self._next}"
-            rels.add_relationship(RT.HYPERLINK, url, r_id, is_external=True)
-            self.links[url] = r_id
+            r_id = self.links[url] = self._relate("hyperlink", url, True)
         return r_id
 
+    def block(self, block: Block) -> None:
+        style_id = self.base.paragraph.get(block.style)
+        if style_id is None:
+            raise InputError(
+                f"theme {self.theme.name!r}: a template uses paragraph style {block.style!r}, "
+                f"which neither its theme.toml [styles] nor Word's defaults define"
+            )
+        p = etree.SubElement(self.body, _P)
+        etree.SubElement(etree.SubElement(p, _PPR), _PSTYLE).set(_VAL, style_id)
+        current_link = None
+        current_href = None
+        for run in block.runs:
+            if run.kind == "photo":
+                current_link = current_href = None
+                if self.picture is not None:
+                    p.append(self._photo_run())
+                continue
+            if run.href is None:
+                current_link = current_href = None
+                _runs(p, run, self._char_style(run))
+                continue
+            if run.href != current_href:
+                current_link = etree.SubElement(p, _LINK)
+                current_link.set(_R_ID, self.hyperlink_id(run.href))
+                current_link.set(_HISTORY, "1")
+                current_href = run.href
+            _runs(current_link, run, self.hyperlink_style)
 
-def _write_blocks(document, blocks: list[Block], style_map: StyleMap, theme: Theme, picture: _Photo | None,
-                  alt: str) -> None:
-    body = _Body(document)
-    for block in blocks:
-        _write_block(body, block, style_map, theme, picture, alt)
+    def _char_style(self, run: Run) -> str | None:
+        if run.style is None:
+            return None
+        style_id = self.base.character.get(run.style)
+        if style_id is None:
+            raise InputError(
+                f"theme {self.theme.name!r}: a template uses character style {run.style!r} in <span>, "
+                f"which its theme.toml does not define (add [styles.\"{run.style}\"] with type = \"character\")"
+            )
+        return style_id
 
+    def _photo_run(self):
+        """A picture run holding the photo, made by python-docx (imported only for a photo).
 
-def _write_block(body: _Body, block: Block, style_map: StyleMap, theme: Theme, picture: _Photo | None,
-                 alt: str) -> None:
-    style_id = style_map.paragraph.get(block.style)
-    if style_id is None:
-        raise InputError(
-            f"theme {theme.name!r}: a template uses paragraph style {block.style!r}, "
-            f"which neither its theme.toml [styles] nor Word's defaults define"
+        "inline" keeps it in the text flow; "right" anchors it to its paragraph at
+        the right margin with text wrapping down its left side (a picture, never a
+        text box: every word of the résumé stays in ordinary paragraphs, in reading
+        order, for ATS parsers).
+        """
+        from docx.image.image import Image
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.oxml.shape import CT_Inline
+
+        photo = self.picture
+        assert photo is not None
+        if self.image is None:  # one image part, however often the template shows the photo
+            image = Image.from_blob(photo.blob)
+            self.image = (self._relate("image", f"media/image1.{image.ext}", False), image)
+        r_id, image = self.image
+        self.photos += 1  # python-docx's next_id: the docPr ids so far are 1..n
+        inline = CT_Inline.new_pic_inline(self.photos, r_id, image.filename, photo.width, photo.height)
+        doc_pr = inline.find(qn("wp:docPr"))
+        doc_pr.set("descr", self.alt)
+        if any(photo.crop):
+            blip_fill = inline.find(f".//{qn('pic:blipFill')}")
+            src_rect = OxmlElement("a:srcRect")
+            for attr, value in zip(("l", "t", "r", "b"), photo.crop):
+                if value:
+                    src_rect.set(attr, str(value))
+            blip_fill.find(qn("a:blip")).addnext(src_rect)
+        drawing = OxmlElement("w:drawing")
+        drawing.append(_anchor_right(inline) if photo.position == "right" else inline)
+        r = OxmlElement("w:r")
+        r.append(drawing)
+        return r
+
+    def finish(self, core: Mapping[str, str], epoch: int) -> bytes:
+        """The DOCX: the base's parts with this build's document, relationships, properties and image."""
+        if self.sect_pr is not None:
+            self.body.append(self.sect_pr)
+        written = {
+            DOCUMENT: _serialize(self.root),
+            CORE: _core_xml(self.base.varying[CORE], core),
+        }
+        if len(self.rels) != self.base_rels:
+            written[DOCUMENT_RELS] = _serialize(self.rels)
+        if self.image is not None:
+            image = self.image[1]
+            partname = f"word/media/image1.{image.ext}"
+            written[CONTENT_TYPES] = _content_types(self.base.varying[CONTENT_TYPES], partname, image.content_type)
+            written[partname] = image.blob
+        entries = self.base.entries
+        names = package.zip_order([*{**entries, **written}])
+        return package.write_zip(
+            [(name, package.deflate(written[name]) if name in written else entries[name]) for name in names],
+            package.stamp(epoch),
         )
-    p = body.add_paragraph()
-    ppr = p.get_or_add_pPr()
-    ppr.insert(0, _w("w:pStyle", val=style_id))
-    hyperlink_id = style_map.character.get(HYPERLINK_STYLE)
-    current_link = None
-    current_href = None
-    for run in block.runs:
-        if run.kind == "photo":
-            current_link = current_href = None
-            if picture is not None:
-                p.append(_photo_run(body.document, picture, alt))
-            continue
-        if run.href is None:
-            current_link = current_href = None
-            p.extend(_runs(run, _char_style(run, style_map, theme)))
-            continue
-        if run.href != current_href:
-            current_link = OxmlElement("w:hyperlink")
-            current_link.set(qn("r:id"), body.hyperlink_id(run.href))
-            current_link.set(qn("w:history"), "1")
-            p.append(current_link)
-            current_href = run.href
-        current_link.extend(_runs(run, hyperlink_id))
 
 
-def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
-    if run.style is None:
-        return None
-    style_id = style_map.character.get(run.style)
-    if style_id is None:
-        raise InputError(
-            f"theme {theme.name!r}: a template uses character style {run.style!r} in <span>, "
-            f"which its theme.toml does not define (add [styles.\"{run.style}\"] with type = \"character\")"
-        )
-    return style_id
+def _serialize(root) -> bytes:
+    """As python-docx writes an XML part."""
+    return etree.tostring(root, encoding="UTF-8", standalone=True)
+
+
+def _runs(parent, run: Run, style_id: str | None) -> None:
+    """The run as w:r elements: one, or several when emoji need their own font."""
+    if run.kind != "text":
+        _run(parent, run.kind, "", run, style_id, None)
+        return
+    pieces = split_emoji(run.text)
+    if len(pieces) == 1 and not pieces[0][0]:
+        _run(parent, "text", run.text, run, style_id, None)
+        return
+    for emoji, text in pieces:
+        _run(parent, "text", text, run, style_id, EMOJI_FONT if emoji else None)
+
+
+def _run(parent, kind: str, text: str, run: Run, style_id: str | None, font: str | None) -> None:
+    r = etree.SubElement(parent, _R)
+    if style_id or font or run.bold or run.italic or run.underline:
+        rpr = etree.SubElement(r, _RPR)
+        if style_id:
+            etree.SubElement(rpr, _RSTYLE).set(_VAL, style_id)
+        if font:
+            fonts = etree.SubElement(rpr, _RFONTS)
+            for attr in _FONT_ATTRS:
+                fonts.set(attr, font)
+        if run.bold:
+            etree.SubElement(rpr, _BOLD[0])
+            etree.SubElement(rpr, _BOLD[1])
+        if run.italic:
+            etree.SubElement(rpr, _ITALIC[0])
+            etree.SubElement(rpr, _ITALIC[1])
+        if run.underline:
+            etree.SubElement(rpr, _U).set(_VAL, "single")
+    if kind == "tab":
+        etree.SubElement(r, _TAB)
+    elif kind == "br":
+        etree.SubElement(r, _BR)
+    else:
+        t = etree.SubElement(r, _T)
+        t.text = text
+        t.set(_XML_SPACE, "preserve")
 
 
 # LibreOffice 7.4 embeds colour-bitmap emoji fonts (Noto Color Emoji) in PDFs without visible
@@ -362,71 +462,77 @@ def _char_style(run: Run, style_map: StyleMap, theme: Theme) -> str | None:
 EMOJI_FONT = "Symbola"
 
 
-def _runs(run: Run, style_id: str | None) -> list:
-    """The run as w:r elements: one, or several when emoji need their own font."""
-    if run.kind != "text":
-        return [_run(run, style_id)]
-    pieces = split_emoji(run.text)
-    if len(pieces) == 1 and not pieces[0][0]:
-        return [_run(run, style_id)]
-    return [_run(replace(run, text=text), style_id, EMOJI_FONT if emoji else None) for emoji, text in pieces]
+def _content_types(blob: bytes, partname: str, content_type: str) -> bytes:
+    """[Content_Types].xml with the image's type: a Default by extension (as python-docx does for
+    the types it knows: png, jpg …, kept sorted), else an Override for the part."""
+    from docx.opc.spec import default_content_types
 
-
-def _run(run: Run, style_id: str | None, font: str | None = None):
-    r = OxmlElement("w:r")
-    rpr = OxmlElement("w:rPr")
-    if style_id:
-        rpr.append(_w("w:rStyle", val=style_id))
-    if font:
-        rpr.append(_w("w:rFonts", ascii=font, hAnsi=font, eastAsia=font, cs=font))
-    if run.bold:
-        rpr.append(OxmlElement("w:b"))
-        rpr.append(OxmlElement("w:bCs"))
-    if run.italic:
-        rpr.append(OxmlElement("w:i"))
-        rpr.append(OxmlElement("w:iCs"))
-    if run.underline:
-        rpr.append(_w("w:u", val="single"))
-    if len(rpr):
-        r.append(rpr)
-    if run.kind == "tab":
-        r.append(OxmlElement("w:tab"))
-    elif run.kind == "br":
-        r.append(OxmlElement("w:br"))
+    root = etree.fromstring(blob)
+    ext = partname.rsplit(".", 1)[1]
+    if (ext.lower(), content_type) in default_content_types:
+        if not any(d.get("Extension", "").lower() == ext.lower() for d in root.iter(_TYPES + "Default")):
+            new = etree.Element(_TYPES + "Default")
+            new.set("Extension", ext)
+            new.set("ContentType", content_type)
+            after = [d for d in root.iter(_TYPES + "Default") if d.get("Extension", "").lower() < ext.lower()]
+            if after:
+                after[-1].addnext(new)
+            else:
+                root.insert(0, new)
     else:
-        t = OxmlElement("w:t")
-        t.text = run.text
-        t.set(qn("xml:space"), "preserve")
-        r.append(t)
-    return r
+        new = etree.Element(_TYPES + "Override")
+        new.set("PartName", "/" + partname)
+        new.set("ContentType", content_type)
+        after = [o for o in root.iter(_TYPES + "Override") if o.get("PartName", "") < "/" + partname]
+        if after:
+            after[-1].addnext(new)
+        else:
+            defaults = list(root.iter(_TYPES + "Default"))
+            (defaults[-1].addnext if defaults else lambda e: root.insert(0, e))(new)
+    return _serialize(root)
 
 
-def _w(tag: str, **attrs: str):
-    element = OxmlElement(tag)
-    for key, value in attrs.items():
-        element.set(qn(f"w:{key}"), value)
-    return element
+# --- core properties -------------------------------------------------------------------
+
+_CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_DCTERMS = "{http://purl.org/dc/terms/}"
+_CORE_TAGS = {
+    "title": _DC + "title", "author": _DC + "creator", "last_modified_by": _CP + "lastModifiedBy",
+    "subject": _DC + "subject", "keywords": _CP + "keywords", "comments": _DC + "description",
+    "category": _CP + "category", "revision": _CP + "revision", "created": _DCTERMS + "created",
+    "modified": _DCTERMS + "modified", "last_printed": _CP + "lastPrinted",
+}
 
 
-# --- reproducibility -----------------------------------------------------------------
-
-
-def _core_properties(document, data: Mapping[str, Any], basics: Mapping[str, Any], epoch: int) -> None:
-    """Pin every core property; python-docx would otherwise stamp the current time."""
+def _core_values(data: Mapping[str, Any], basics: Mapping[str, Any], epoch: int) -> dict[str, str]:
+    """Every core property, pinned: python-docx would otherwise stamp the current time."""
     name = _plain(basics.get("name"))
-    when = datetime.fromtimestamp(max(0, epoch), tz=UTC).replace(tzinfo=None)
-    props = document.core_properties
-    props.title = _fit(f"{name} – Résumé" if name else "Résumé")
-    props.author = _fit(name)
-    props.last_modified_by = _fit(name)
-    props.subject = _fit(_plain(basics.get("label")))
-    props.keywords = _fit_list(_skill_keywords(data))
-    props.comments = ""
-    props.category = ""
-    props.revision = 1
-    props.created = when
-    props.modified = when
-    props.last_printed = when
+    when = datetime.fromtimestamp(max(0, epoch), tz=UTC).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "title": _fit(f"{name} – Résumé" if name else "Résumé"),
+        "author": _fit(name),
+        "last_modified_by": _fit(name),
+        "subject": _fit(_plain(basics.get("label"))),
+        "keywords": _fit_list(_skill_keywords(data)),
+        "comments": "",
+        "category": "",
+        "revision": "1",
+        "created": when,
+        "modified": when,
+        "last_printed": when,
+    }
+
+
+def _core_xml(blob: bytes, values: Mapping[str, str]) -> bytes:
+    """The base's core.xml (which has every element, see base.py) with this build's text in each."""
+    root = etree.fromstring(blob)
+    for name, value in values.items():
+        element = root.find(_CORE_TAGS[name])
+        if element is None:
+            raise AssertionError(f"the styled base has no core property {name}")
+        element.text = value
+    return _serialize(root)
 
 
 def _skill_keywords(data: Mapping[str, Any]) -> list[str]:
@@ -475,20 +581,3 @@ def _plain(value: Any) -> str:
     return " ".join(xml_text(value).split())
 
 
-def _normalize_zip(blob: bytes, epoch: int) -> bytes:
-    """Rewrite the package with fixed timestamps, attributes and entry order."""
-    stamp = time.gmtime(max(0, epoch))[:6]
-    stamp = max(_ZIP_MIN, min(_ZIP_MAX, stamp))
-    with zipfile.ZipFile(io.BytesIO(blob)) as source:
-        entries = {info.filename: source.read(info) for info in source.infolist()}
-    first = [n for n in ("[Content_Types].xml", "_rels/.rels") if n in entries]
-    order = first + sorted(n for n in entries if n not in first)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for name in order:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            target.writestr(info, entries[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-    return out.getvalue()

@@ -11,17 +11,18 @@ files from the theme's own folders.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterable, Mapping
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, Undefined
+from jinja2 import BytecodeCache, ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from resumec.docx import budget, inline
+from resumec.entries import Dates, Entry
 from resumec.docx.text import (DateStyle, display_url, format_date, format_dates, format_range, isolate_bidi, safe_url,
                                tel_url, xml_text)
 from resumec.errors import InputError
@@ -42,6 +43,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     code_generator_class = budget.BudgetCodeGenerator
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # The fields of the résumé model (frozen dataclasses of data) are what templates read most: they are
+        # safe by construction, so they skip the generic checks (which would also say yes, more slowly).
+        fields = _MODEL_FIELDS.get(type(obj))
+        if fields is not None and attr in fields:
+            return True
+        return super().is_safe_attribute(obj, attr, value)
 
     def unsafe_undefined(self, obj: Any, attribute: str):  # type: ignore[override]
         raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is not allowed")
@@ -68,6 +77,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return budget.checked_str_format(self, value)
 
 
+_MODEL_FIELDS = {cls: frozenset(f.name for f in dataclass_fields(cls)) for cls in (Entry, Dates)}
+
+
 class _ThemeLoader(FileSystemLoader):
     """A FileSystemLoader that also refuses symlinks pointing outside the theme."""
 
@@ -92,8 +104,12 @@ def to_markup(value: Any) -> Markup:
     if value is None or isinstance(value, Undefined) or value is False:
         return Markup("")
     if isinstance(value, Markup):
-        return Markup(xml_text(str(value)))
+        text = str(value)
+        cleaned = xml_text(text)
+        return value if cleaned == text else Markup(cleaned)  # the template's own text is nearly always clean
     text = xml_text(value).replace("\t", " ")
+    if "\n" not in text:
+        return escape(isolate_bidi(text))  # what the join below gives for one line
     return Markup("<br/>").join(escape(isolate_bidi(line)) for line in text.split("\n"))
 
 
@@ -161,8 +177,13 @@ def join_nonempty(parts: Iterable[Any], separator: str = " · ") -> Markup:
     return to_markup(separator).join(p for p in kept if str(p).strip())
 
 
-def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandboxedEnvironment:
-    """A sandboxed environment that loads only from the theme's folders."""
+def make_environment(theme: Theme, config: Mapping[str, Any], *,
+                     bytecode_cache: BytecodeCache | None = None) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment that loads only from the theme's folders.
+
+    It compiles each template once and keeps it (a Builder keeps the
+    environment); `bytecode_cache` keeps the compiled code across processes.
+    """
     roots = list(theme.search_path or (theme.root,))
     env = _Sandbox(
         loader=_ThemeLoader([r / "templates" for r in roots], roots),
@@ -172,6 +193,7 @@ def make_environment(theme: Theme, config: Mapping[str, Any]) -> ImmutableSandbo
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        bytecode_cache=bytecode_cache,
     )
     for name in _REMOVED_FILTERS:
         env.filters.pop(name, None)
@@ -237,6 +259,8 @@ def _where(theme: Theme, filename: str | None, line: int | None) -> str:
 
 def _template_frame(exc: BaseException, default: str | None) -> tuple[str | None, int | None]:
     """The innermost traceback frame inside a template (Jinja2 rewrites them)."""
+    import traceback
+
     found: tuple[str | None, int | None] = (default, None)
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.endswith(".j2"):

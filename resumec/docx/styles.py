@@ -19,7 +19,10 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from docx.styles import BabelFish
+from docx.styles.style import StyleFactory
 
+from resumec.docx.base import HYPERLINK_STYLE
 from resumec.errors import InputError, UsageError
 from resumec.theme import PAPER_SIZES, length_pt
 
@@ -39,7 +42,6 @@ _RPR_ORDER = (
 )
 _ALIGN = MappingProxyType({"left": "left", "center": "center", "right": "right", "justify": "both"})
 _TYPES = MappingProxyType({"paragraph": WD_STYLE_TYPE.PARAGRAPH, "character": WD_STYLE_TYPE.CHARACTER})
-HYPERLINK_STYLE = "Hyperlink"
 _DROPPED_RELS = (
     RT.THUMBNAIL,
     RT.CUSTOM_XML,
@@ -70,14 +72,14 @@ def apply_theme(document: Document, config: Mapping[str, Any], *, paper: str | N
 
     declared: dict[str, Mapping[str, Any]] = dict(config.get("styles", {}))
     declared.setdefault(HYPERLINK_STYLE, {"type": "character"})
-    styles = document.styles
+    styles = _Styles(document.styles)
     created = {}
     for name, props in declared.items():  # pass 1: every style exists, so references resolve
         wanted = _TYPES[props.get("type", "paragraph")]
         try:
             style = styles[name]
         except KeyError:
-            style = styles.add_style(name, wanted)
+            style = styles.add(name, wanted)
         else:
             if style.type != wanted:
                 raise InputError(
@@ -102,9 +104,44 @@ def apply_theme(document: Document, config: Mapping[str, Any], *, paper: str | N
             _set_ppr(element, props, colors, num_id, text_width)
         _set_rpr(element, props, fonts, colors)
         ids[name] = style.style_id
-    paragraph = {s.name: s.style_id for s in styles if s.type == WD_STYLE_TYPE.PARAGRAPH and s.name}
-    character = {s.name: s.style_id for s in styles if s.type == WD_STYLE_TYPE.CHARACTER and s.name}
+    paragraph, character = styles.ids()
     return StyleMap(paragraph, character, text_width)
+
+
+class _Styles:
+    """`document.styles` with lookups by name from an index: python-docx scans every one of the template's
+    ~160 styles on each lookup and each add, which made styling a document cost more than writing it."""
+
+    def __init__(self, styles) -> None:
+        self.styles = styles
+        self.by_name: dict[str | None, Any] = {}
+        for element in styles.element.style_lst:
+            self.by_name.setdefault(element.name_val, element)  # the first match, as python-docx's xpath
+
+    def __getitem__(self, name: str):
+        element = self.by_name.get(BabelFish.ui2internal(name))
+        if element is not None:
+            return StyleFactory(element)
+        return self.styles[name]  # python-docx's own lookup: by style id (deprecated, it warns), or KeyError
+
+    def add(self, name: str, style_type: WD_STYLE_TYPE):
+        """styles.add_style, for a name __getitem__ did not find (so not in the document)."""
+        internal = BabelFish.ui2internal(name)
+        element = self.styles.element.add_style_of_type(internal, style_type, False)
+        self.by_name.setdefault(internal, element)
+        return StyleFactory(element)
+
+    def ids(self) -> tuple[dict[str, str], dict[str, str]]:
+        """{name: style id} of every named paragraph style, and of every character style."""
+        found: dict[WD_STYLE_TYPE, dict[str, str]] = {WD_STYLE_TYPE.PARAGRAPH: {}, WD_STYLE_TYPE.CHARACTER: {}}
+        for element in self.styles.element.style_lst:
+            name = element.name_val
+            if not name:
+                continue
+            kind = element.type if element.type is not None else WD_STYLE_TYPE.PARAGRAPH  # as BaseStyle.type
+            if kind in found:
+                found[kind][BabelFish.internal2ui(name)] = element.styleId
+        return found[WD_STYLE_TYPE.PARAGRAPH], found[WD_STYLE_TYPE.CHARACTER]
 
 
 def _lookup(styles, target: str, name: str, key: str):

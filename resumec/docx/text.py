@@ -33,8 +33,9 @@ ENGLISH_MONTHS_LONG = (
 def xml_text(value: Any) -> str:
     """`value` as text that XML 1.0 can hold; a lone \\r becomes \\n."""
     text = value if isinstance(value, str) else str(value)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _NOT_XML.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
 
 # Bidi: the explicit formatting characters, and the right-to-left scripts (Hebrew, Arabic, Syriac,
