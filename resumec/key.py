@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # Bump when the cache layout or key recipe changes meaning.
-KEY_SCHEMA = 2  # 2: bidi isolation, emoji fonts, budgets changed what the builder writes
+KEY_SCHEMA = 3  # 2: bidi isolation, emoji fonts, budgets changed what the builder writes; 3: only used styles
 
 
 def _digest(parts: Mapping[str, Any]) -> str:

@@ -238,7 +238,23 @@ def test_zip_writer_writes_what_zipfile_writes():
             assert {n: archive.read(n) for n in archive.namelist()} == entries
 
 
-def test_an_empty_resume_is_byte_for_byte_what_python_docx_itself_saves():
+def _parts(blob: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        assert archive.testzip() is None
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _styles(part: bytes) -> dict[str, bytes]:
+    from lxml import etree
+
+    root = etree.fromstring(part)
+    return {style.get(W + "styleId"): etree.tostring(style) for style in root.iter(W + "style")}
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_an_empty_resume_is_what_python_docx_itself_saves_with_only_the_styles_it_uses():
     """The styled base, the core properties and the zip, against python-docx's own save and zipfile."""
     from datetime import datetime
 
@@ -256,12 +272,70 @@ def test_an_empty_resume_is_byte_for_byte_what_python_docx_itself_saves():
     props.created = props.modified = props.last_printed = datetime(1980, 1, 1)
     raw = io.BytesIO()
     document.save(raw)
-    with zipfile.ZipFile(raw) as saved:
-        parts = {info.filename: saved.read(info) for info in saved.infolist()}
+    saved = _parts(raw.getvalue())
+    ours = build_docx({}, theme, [])
+    built = _parts(ours)
+    assert list(built) == zip_order(list(saved))
+    assert {n: p for n, p in built.items() if n != "word/styles.xml"} == {
+        n: p for n, p in saved.items() if n != "word/styles.xml"}
+    # Styles: a subset of python-docx's, each one byte for byte, and everything around them unchanged.
+    full, kept = _styles(saved["word/styles.xml"]), _styles(built["word/styles.xml"])
+    assert 0 < len(kept) < len(full) / 4
+    assert all(full[style_id] == xml for style_id, xml in kept.items())
+    assert {"Normal", "DefaultParagraphFont", "TableNormal", "NoList"} <= set(kept)  # the defaults
+    assert b"<w:latentStyles" in built["word/styles.xml"] and b"<w:docDefaults" in built["word/styles.xml"]
     expected = io.BytesIO()
-    with zipfile.ZipFile(expected, "w") as target:
-        for name in zip_order(list(parts)):
+    with zipfile.ZipFile(expected, "w") as target:  # and the zip is what zipfile writes for those parts
+        for name in built:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.create_system = 0
-            target.writestr(info, parts[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-    assert build_docx({}, theme, []) == expected.getvalue()
+            target.writestr(info, built[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    assert ours == expected.getvalue()
+
+
+@pytest.mark.parametrize("theme_name", ["classic", "modern", "compact"])
+def test_every_style_a_document_names_is_kept_with_what_it_is_based_on(theme_name):
+    from lxml import etree
+
+    theme = load_theme(theme_name)
+    parts = _parts(build_docx(FULL, theme, order(theme, FULL), base_dir=SAMPLES))
+    styles = etree.fromstring(parts["word/styles.xml"])
+    kept = {style.get(W + "styleId") for style in styles.iter(W + "style")}
+    named = set()
+    for part in ("word/document.xml", "word/numbering.xml"):
+        for element in etree.fromstring(parts[part]).iter(W + "pStyle", W + "rStyle", W + "tblStyle"):
+            named.add(element.get(W + "val"))
+    assert "Hyperlink" in named and len(named) > 5
+    assert named <= kept
+    for style in styles.iter(W + "style"):
+        for link in style.iter(W + "basedOn", W + "next", W + "link"):
+            assert link.get(W + "val") in kept, (style.get(W + "styleId"), link.get(W + "val"))
+
+
+@pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"), reason="needs LibreOffice and poppler")
+def test_a_document_with_only_its_styles_prints_pixel_for_pixel_like_one_with_all_of_them(tmp_path):
+    """What pruning is for (LibreOffice reads every style: ~40% of a conversion) must not change a pixel."""
+    from resumec.convert.oneshot import convert_oneshot
+
+    theme = load_theme("classic")
+    ours = build_docx(FULL, theme, order(theme, FULL), base_dir=SAMPLES)
+    document = docx.Document()  # python-docx's full styles part, with the theme applied
+    from resumec.docx.styles import apply_theme
+    from resumec.theme import localized
+
+    apply_theme(document, localized(theme.config, None), paper=None, lang="en-US")
+    raw = io.BytesIO()
+    document.save(raw)
+    everything = _parts(ours) | {"word/styles.xml": _parts(raw.getvalue())["word/styles.xml"]}
+    assert len(everything["word/styles.xml"]) > 10 * len(_parts(ours)["word/styles.xml"])
+    full = io.BytesIO()
+    with zipfile.ZipFile(full, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, part in everything.items():
+            target.writestr(name, part)
+    pages = []
+    for name, blob in (("pruned", ours), ("full", full.getvalue())):
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(convert_oneshot(blob, soffice=shutil.which("soffice"), timeout=120))
+        subprocess.run(["pdftoppm", "-r", "60", str(pdf), str(tmp_path / name)], check=True)
+        pages.append(sorted(p.read_bytes() for p in tmp_path.glob(f"{name}-*.ppm")))
+    assert len(pages[0]) >= 2 and pages[0] == pages[1]

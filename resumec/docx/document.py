@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from resumec.assets import load_photo
 from resumec.docx import package
-from resumec.docx.base import CONTENT_TYPES, CORE, DOCUMENT, DOCUMENT_RELS, HYPERLINK_STYLE, Base
+from resumec.docx.base import CONTENT_TYPES, CORE, DOCUMENT, DOCUMENT_RELS, HYPERLINK_STYLE, STYLES, Base
 from resumec.docx.markup import Block, MarkupError, Run, parse
 from resumec.docx.render import render, to_markup
 from resumec.docx.text import split_emoji, xml_text
@@ -403,7 +403,9 @@ class _Writer:
             partname = f"word/media/image1.{image.ext}"
             written[CONTENT_TYPES] = _content_types(self.base.varying[CONTENT_TYPES], partname, image.content_type)
             written[partname] = image.blob
-        entries = self.base.entries
+        entries = dict(self.base.entries)
+        if self.base.styles is not None:
+            entries[STYLES] = self.base.styles.entry(written[DOCUMENT])
         names = package.zip_order([*{**entries, **written}])
         return package.write_zip(
             [(name, package.deflate(written[name]) if name in written else entries[name]) for name in names],

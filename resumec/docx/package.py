@@ -1,8 +1,8 @@
 """The DOCX zip, written in one pass with parts compressed once.
 
-A DOCX is a zip of XML parts. Most of them (styles.xml alone is 350 kB) are
-the same for every résumé of a theme, so a `Base` keeps them deflated and a
-build compresses only what it wrote. `zipfile` cannot take data that is
+A DOCX is a zip of XML parts. Most of them are the same for every résumé of
+a theme, so a `Base` keeps them deflated and a build compresses only what it
+wrote (the styles part is compressed once per set of styles used). `zipfile` cannot take data that is
 already compressed, so this writes the zip itself: byte for byte what
 `zipfile.ZipFile.writestr` writes for a `ZipInfo` with a fixed date, DEFLATE
 at level 6, create_system 0 and no extra fields (tests/test_speed.py compares
