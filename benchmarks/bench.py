@@ -361,7 +361,7 @@ def bench_service(work: Path, runs: int, scale: float) -> None:
 
 def bench_batch(work: Path, loop: int, scale: float) -> None:
     inputs = work / "batch-in"
-    files = variants(inputs, BATCH, "b")
+    variants(inputs, BATCH, "b")
     cores = os.cpu_count() or 1
     batch = run(resumec_cmd() + ["compile", str(inputs), "-o", str(work / "batch-out"), "-q"],
                 child_env(work, RESUMEC_CACHE_DIR=str(work / "batch-cache")))  # an empty cache directory

@@ -119,7 +119,7 @@ def builtin_themes() -> list[tuple[str, str]]:
 def load_theme(spec: str) -> Theme:
     """Load a built-in theme by name, or a theme folder by path."""
     root, display = _locate(spec)
-    return _load(root, display, chain=())
+    return _load(root, display, chain=(), shared_locales=_shared_locales())
 
 
 def length_pt(value: Any) -> float:
@@ -187,7 +187,7 @@ def _available() -> str:
     return ", ".join(names) if names else "none installed"
 
 
-def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
+def _load(root: Path, display: str, chain: tuple[Path, ...], shared_locales: tuple[dict, dict, str]) -> Theme:
     resolved = root.resolve()
     if resolved in chain:
         raise InputError(f"{display}/{THEME_FILE}: 'extends' makes a cycle")
@@ -203,9 +203,9 @@ def _load(root: Path, display: str, chain: tuple[Path, ...]) -> Theme:
         if not isinstance(extends, str) or not extends.strip():
             raise InputError(f"{shown}: [theme] extends must be a theme name or a relative folder path")
         parent_root, parent_display = _locate_parent(extends, root, shown)
-        parent = _load(parent_root, parent_display, chain + (resolved,))
+        parent = _load(parent_root, parent_display, chain + (resolved,), shared_locales)
 
-    base, shared, shared_digest = _shared_locales()
+    base, shared, shared_digest = shared_locales
     # The parent already sits on the shared English words; a root theme gets them here.
     config = _merge(parent.config, own) if parent else _merge(base, own)
     # "extends" and the parent's name/description describe the parent, not us.
@@ -252,8 +252,9 @@ def _locate_parent(extends: str, child_root: Path, shown: str) -> tuple[Path, st
 def _shared_locales() -> tuple[dict, dict, str]:
     """(base English words, {lang: locale table}, digest of the files).
 
-    Read on every load (a few tiny files) rather than cached, so the digest
-    that goes into each theme's fingerprint always matches what was merged.
+    Read once per load_theme (a few tiny files, shared by the themes it
+    extends) rather than cached, so the digest that goes into each theme's
+    fingerprint always matches what was merged.
     """
     base: dict = {}
     locales: dict = {}
