@@ -39,7 +39,6 @@ DOCUMENT_RELS = "word/_rels/document.xml.rels"
 CORE = "docProps/core.xml"
 CONTENT_TYPES = "[Content_Types].xml"
 STYLES = "word/styles.xml"
-NUMBERING = "word/numbering.xml"
 VARYING = (DOCUMENT, DOCUMENT_RELS, CORE, CONTENT_TYPES)  # the parts a build may rewrite
 HYPERLINK_STYLE = "Hyperlink"
 FORMAT = 1  # of the stored form, which is part of its cache key
@@ -111,8 +110,11 @@ class Base:
         entry = self.entries.get(STYLES)
         if entry is None:
             return None
-        numbering = self.entries.get(NUMBERING)
-        return StyleTable.parse(_inflate(entry), _inflate(numbering) if numbering is not None else b"")
+        # Parts other than the body may name styles too (list definitions; headers and footers, should a base
+        # ever have them): whatever they name is always kept.
+        others = b"".join(_inflate(part) for name, part in self.entries.items()
+                          if name.startswith("word/") and name.endswith(".xml") and name not in (STYLES, DOCUMENT))
+        return StyleTable.parse(_inflate(entry), others)
 
 
 _STYLE = re.compile(rb"<w:style\b[^>]*?(?:/>|>.*?</w:style>)", re.S)
@@ -132,12 +134,12 @@ class StyleTable:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, part: bytes, numbering: bytes) -> StyleTable | None:
+    def parse(cls, part: bytes, others: bytes) -> StyleTable | None:
         matches = list(_STYLE.finditer(part))
         if not matches:
             return None
         pieces = []
-        always = set(USES.findall(numbering))  # list definitions name styles too
+        always = set(USES.findall(others))
         for match in matches:
             found = _STYLE_ID.search(match.group())
             if found is None:
