@@ -5,7 +5,9 @@ blocks become paragraphs in named styles. The styles, page and every other
 part that depends only on the theme come from a styled `Base` (base.py, made
 with python-docx once per theme and kept by the `Builder`); a build parses
 the base's tiny document.xml, appends its paragraphs with lxml and writes the
-zip (package.py) with the unchanged parts already compressed. The result is
+zip (package.py) with the unchanged parts already compressed. The photo
+(photo.py) and the parts around the body (parts.py: content types, core
+properties) have modules of their own. The result is
 reproducible: the same inputs give byte-identical files, so the cache key and
 the output agree and a rebuild never shows up as a change.
 """
@@ -13,31 +15,28 @@ the output agree and a rebuild never shows up as a change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from markupsafe import Markup
 
-from resumec.assets import load_photo
 from resumec.docx import package
 from resumec.docx.base import CONTENT_TYPES, CORE, DOCUMENT, DOCUMENT_RELS, HYPERLINK_STYLE, STYLES, Base
 from resumec.docx.markup import Block, MarkupError, Run, parse
+from resumec.docx.parts import content_types, core_values, core_xml, plain, serialize
+from resumec.docx.photo import Photo, load_photo_box, photo_image, picture_run
 from resumec.docx.render import render, to_markup
-from resumec.docx.text import split_emoji, xml_text
+from resumec.docx.text import split_emoji
 from resumec.entries import Section, resume_model
 from resumec.errors import InputError
-from resumec.theme import DEFAULT_HEADING_STYLE, THEME_FILE, Theme, heading_style, length_pt, localized
+from resumec.theme import DEFAULT_HEADING_STYLE, THEME_FILE, Theme, heading_style, localized
 
 if TYPE_CHECKING:
     from resumec.docx.builder import Builder
 
 HEADER_TEMPLATE = "header.xml.j2"
 TEMPLATE_SUFFIX = ".xml.j2"
-_EMU_PER_PT = 12700
-DEFAULT_PHOTO_WIDTH = "2.5cm"
 
 
 def build_docx(
@@ -69,7 +68,7 @@ def build_docx(
     model = resume_model(data, sections)
     basics = model.basics
     titles = {**config.get("titles", {}), **theme_titles(theme, config)}
-    picture = _load_photo(data, base_dir, config.get("photo", {}))
+    picture = load_photo_box(data, base_dir, config.get("photo", {}))
     headings = heading_style(config)
     common = {
         "resume": data,
@@ -93,11 +92,11 @@ def build_docx(
             f"{theme.display(theme.root / THEME_FILE)}: [sections] heading_style names paragraph style "
             f"{headings!r}, which neither its [styles] nor Word's defaults define"
         )
-    alt = f"Photo of {_plain(basics.get('name'))}" if _plain(basics.get("name")) else "Photo"
+    alt = f"Photo of {plain(basics.get('name'))}" if plain(basics.get("name")) else "Photo"
     writer = _Writer(base, theme, picture, alt)
     for block in blocks:
         writer.block(block)
-    return writer.finish(_core_values(data, basics, epoch), epoch)
+    return writer.finish(core_values(data, basics, epoch), epoch)
 
 
 def theme_titles(theme: Theme, config: Mapping[str, Any]) -> dict[str, str]:
@@ -160,100 +159,12 @@ def _template_path(theme: Theme, name: str) -> Path:
     return theme.root / "templates" / name
 
 
-# --- the photo -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Photo:
-    """The photo's bytes and the box the theme wants it in (EMU), cropped to fill it."""
-
-    blob: bytes
-    width: int
-    height: int
-    crop: tuple[int, int, int, int]  # left, top, right, bottom in 1/1000 % (a:srcRect)
-    position: str = "inline"  # or "right": anchored at the right margin, text wrapping on its left
-
-
-def _load_photo(data: Mapping[str, Any], base_dir: Path | None, table: Mapping[str, Any]) -> _Photo | None:
-    """Read basics.image (checked by photo_path) and fit it to the theme's [photo] box.
-
-    With width and height both set the picture is centre-cropped to that
-    aspect ratio (a portrait never looks squashed); with one, it scales.
-    """
-    photo = load_photo(data, base_dir)  # every check, located, already ran for the cache key
-    if photo is None:
-        return None
-    from docx.image.image import Image
-
-    blob, px_w, px_h = photo.data, photo.width, photo.height
-    try:
-        Image.from_blob(blob)  # a last guard: python-docx parses it again when embedding it
-    except Exception:  # its header parsers raise anything on a forged file
-        raise InputError(f'basics.image: "{photo.path.name}" is not a valid PNG or JPEG image') from None
-    width = table.get("width")
-    height = table.get("height")
-    if width is None and height is None:
-        width = DEFAULT_PHOTO_WIDTH
-    crop = (0, 0, 0, 0)
-    if width is not None and height is not None:
-        w, h = length_pt(width), length_pt(height)
-        box, pic = w / h, px_w / px_h
-        if pic > box:  # too wide: trim the sides
-            side = int(round((1 - box / pic) / 2 * 100_000))
-            crop = (side, 0, side, 0)
-        elif pic < box:  # too tall: trim more from the bottom than the top (faces sit high)
-            cut = 1 - pic / box
-            crop = (0, int(round(cut * 0.3 * 100_000)), 0, int(round(cut * 0.7 * 100_000)))
-    elif width is not None:
-        w = length_pt(width)
-        h = w * px_h / px_w
-    else:
-        h = length_pt(height)
-        w = h * px_w / px_h
-    return _Photo(blob, int(round(w * _EMU_PER_PT)), int(round(h * _EMU_PER_PT)), crop,
-                  table.get("position", "inline"))
-
-
-_ANCHOR_XML = (
-    '<wp:anchor xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
-    'distT="0" distB="0" distL="{gap}" distR="0" simplePos="0" relativeHeight="1" behindDoc="0" '
-    'locked="1" layoutInCell="1" allowOverlap="0">'
-    '<wp:simplePos x="0" y="0"/>'
-    '<wp:positionH relativeFrom="margin"><wp:align>right</wp:align></wp:positionH>'
-    '<wp:positionV relativeFrom="paragraph"><wp:posOffset>0</wp:posOffset></wp:positionV>'
-    "</wp:anchor>"
-)
-_PHOTO_GAP_EMU = 144000  # 0.4 cm between the text and the photo
-
-
-def _anchor_right(inline):
-    """Turn python-docx's wp:inline into a wp:anchor at the right margin (wrap square, text left)."""
-    from docx.oxml import OxmlElement, parse_xml
-    from docx.oxml.ns import qn
-
-    anchor = parse_xml(_ANCHOR_XML.format(gap=_PHOTO_GAP_EMU))
-    extent = inline.find(qn("wp:extent"))
-    anchor.append(extent)
-    effect = OxmlElement("wp:effectExtent")
-    for attr in ("l", "t", "r", "b"):
-        effect.set(attr, "0")
-    anchor.append(effect)
-    wrap = OxmlElement("wp:wrapSquare")
-    wrap.set("wrapText", "left")
-    anchor.append(wrap)
-    for tag in ("wp:docPr", "wp:cNvGraphicFramePr", "a:graphic"):
-        anchor.append(inline.find(qn(tag)))
-    return anchor
-
-
-
 # --- writing the document -------------------------------------------------------------
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _P, _PPR, _PSTYLE, _VAL = _W + "p", _W + "pPr", _W + "pStyle", _W + "val"
 _R, _RPR, _RSTYLE, _RFONTS = _W + "r", _W + "rPr", _W + "rStyle", _W + "rFonts"
@@ -274,7 +185,7 @@ class _Writer:
     free rIdN), so 1,000 jobs with hundreds of links stay linear.
     """
 
-    def __init__(self, base: Base, theme: Theme, picture: _Photo | None, alt: str) -> None:
+    def __init__(self, base: Base, theme: Theme, picture: Photo | None, alt: str) -> None:
         self.base = base
         self.theme = theme
         self.picture = picture
@@ -353,55 +264,30 @@ class _Writer:
         return style_id
 
     def _photo_run(self):
-        """A picture run holding the photo, made by python-docx (imported only for a photo).
-
-        "inline" keeps it in the text flow; "right" anchors it to its paragraph at
-        the right margin with text wrapping down its left side (a picture, never a
-        text box: every word of the résumé stays in ordinary paragraphs, in reading
-        order, for ATS parsers).
-        """
-        from docx.image.image import Image
-        from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
-        from docx.oxml.shape import CT_Inline
-
+        """A picture run holding the photo; one image part, however often the template shows it."""
         photo = self.picture
         assert photo is not None
-        if self.image is None:  # one image part, however often the template shows the photo
-            image = Image.from_blob(photo.blob)
+        if self.image is None:
+            image = photo_image(photo)
             self.image = (self._relate("image", f"media/image1.{image.ext}", False), image)
         r_id, image = self.image
         self.photos += 1  # python-docx's next_id: the docPr ids so far are 1..n
-        inline = CT_Inline.new_pic_inline(self.photos, r_id, image.filename, photo.width, photo.height)
-        doc_pr = inline.find(qn("wp:docPr"))
-        doc_pr.set("descr", self.alt)
-        if any(photo.crop):
-            blip_fill = inline.find(f".//{qn('pic:blipFill')}")
-            src_rect = OxmlElement("a:srcRect")
-            for attr, value in zip(("l", "t", "r", "b"), photo.crop):
-                if value:
-                    src_rect.set(attr, str(value))
-            blip_fill.find(qn("a:blip")).addnext(src_rect)
-        drawing = OxmlElement("w:drawing")
-        drawing.append(_anchor_right(inline) if photo.position == "right" else inline)
-        r = OxmlElement("w:r")
-        r.append(drawing)
-        return r
+        return picture_run(photo, self.photos, r_id, image, self.alt)
 
     def finish(self, core: Mapping[str, str], epoch: int) -> bytes:
         """The DOCX: the base's parts with this build's document, relationships, properties and image."""
         if self.sect_pr is not None:
             self.body.append(self.sect_pr)
         written = {
-            DOCUMENT: _serialize(self.root),
-            CORE: _core_xml(self.base.varying[CORE], core),
+            DOCUMENT: serialize(self.root),
+            CORE: core_xml(self.base.varying[CORE], core),
         }
         if len(self.rels) != self.base_rels:
-            written[DOCUMENT_RELS] = _serialize(self.rels)
+            written[DOCUMENT_RELS] = serialize(self.rels)
         if self.image is not None:
             image = self.image[1]
             partname = f"word/media/image1.{image.ext}"
-            written[CONTENT_TYPES] = _content_types(self.base.varying[CONTENT_TYPES], partname, image.content_type)
+            written[CONTENT_TYPES] = content_types(self.base.varying[CONTENT_TYPES], partname, image.content_type)
             written[partname] = image.blob
         entries = dict(self.base.entries)
         if self.base.styles is not None:
@@ -411,11 +297,6 @@ class _Writer:
             [(name, package.deflate(written[name]) if name in written else entries[name]) for name in names],
             package.stamp(epoch),
         )
-
-
-def _serialize(root) -> bytes:
-    """As python-docx writes an XML part."""
-    return etree.tostring(root, encoding="UTF-8", standalone=True)
 
 
 def _runs(parent, run: Run, style_id: str | None) -> None:
@@ -462,124 +343,3 @@ def _run(parent, kind: str, text: str, run: Run, style_id: str | None, font: str
 # LibreOffice 7.4 embeds colour-bitmap emoji fonts (Noto Color Emoji) in PDFs without visible
 # glyphs, so emoji are set in Symbola, an outline font: real glyphs, and the text layer keeps them.
 EMOJI_FONT = "Symbola"
-
-
-def _content_types(blob: bytes, partname: str, content_type: str) -> bytes:
-    """[Content_Types].xml with the image's type: a Default by extension (as python-docx does for
-    the types it knows: png, jpg …, kept sorted), else an Override for the part."""
-    from docx.opc.spec import default_content_types
-
-    root = etree.fromstring(blob)
-    ext = partname.rsplit(".", 1)[1]
-    if (ext.lower(), content_type) in default_content_types:
-        if not any(d.get("Extension", "").lower() == ext.lower() for d in root.iter(_TYPES + "Default")):
-            new = etree.Element(_TYPES + "Default")
-            new.set("Extension", ext)
-            new.set("ContentType", content_type)
-            after = [d for d in root.iter(_TYPES + "Default") if d.get("Extension", "").lower() < ext.lower()]
-            if after:
-                after[-1].addnext(new)
-            else:
-                root.insert(0, new)
-    else:
-        new = etree.Element(_TYPES + "Override")
-        new.set("PartName", "/" + partname)
-        new.set("ContentType", content_type)
-        after = [o for o in root.iter(_TYPES + "Override") if o.get("PartName", "") < "/" + partname]
-        if after:
-            after[-1].addnext(new)
-        else:
-            defaults = list(root.iter(_TYPES + "Default"))
-            (defaults[-1].addnext if defaults else lambda e: root.insert(0, e))(new)
-    return _serialize(root)
-
-
-# --- core properties -------------------------------------------------------------------
-
-_CP = "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
-_DC = "{http://purl.org/dc/elements/1.1/}"
-_DCTERMS = "{http://purl.org/dc/terms/}"
-_CORE_TAGS = {
-    "title": _DC + "title", "author": _DC + "creator", "last_modified_by": _CP + "lastModifiedBy",
-    "subject": _DC + "subject", "keywords": _CP + "keywords", "comments": _DC + "description",
-    "category": _CP + "category", "revision": _CP + "revision", "created": _DCTERMS + "created",
-    "modified": _DCTERMS + "modified", "last_printed": _CP + "lastPrinted",
-}
-
-
-def _core_values(data: Mapping[str, Any], basics: Mapping[str, Any], epoch: int) -> dict[str, str]:
-    """Every core property, pinned: python-docx would otherwise stamp the current time."""
-    name = _plain(basics.get("name"))
-    when = datetime.fromtimestamp(max(0, epoch), tz=UTC).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "title": _fit(f"{name} – Résumé" if name else "Résumé"),
-        "author": _fit(name),
-        "last_modified_by": _fit(name),
-        "subject": _fit(_plain(basics.get("label"))),
-        "keywords": _fit_list(_skill_keywords(data)),
-        "comments": "",
-        "category": "",
-        "revision": "1",
-        "created": when,
-        "modified": when,
-        "last_printed": when,
-    }
-
-
-def _core_xml(blob: bytes, values: Mapping[str, str]) -> bytes:
-    """The base's core.xml (which has every element, see base.py) with this build's text in each."""
-    root = etree.fromstring(blob)
-    for name, value in values.items():
-        element = root.find(_CORE_TAGS[name])
-        if element is None:
-            raise AssertionError(f"the styled base has no core property {name}")
-        element.text = value
-    return _serialize(root)
-
-
-def _skill_keywords(data: Mapping[str, Any]) -> list[str]:
-    """Skill keywords (or the skill's name when it has none), each once.
-
-    Spaces inside a keyword become no-break spaces: LibreOffice splits DOCX
-    keywords at ASCII spaces (and commas, semicolons), so "event sourcing"
-    would reach the PDF as "event", "sourcing". U+00A0 keeps the phrase whole
-    and looks the same wherever the keywords are shown.
-    """
-    seen: dict[str, None] = {}
-    skills = data.get("skills")
-    for skill in skills if isinstance(skills, list) else []:
-        if not isinstance(skill, Mapping):
-            continue
-        keywords = skill.get("keywords")
-        words = list(keywords) if isinstance(keywords, list) and keywords else [skill.get("name")]
-        for word in words:
-            text = _plain(word).replace(" ", "\u00a0")
-            if text and text.lower() not in {k.lower() for k in seen}:
-                seen[text] = None
-    return list(seen)
-
-
-_CORE_LIMIT = 255  # python-docx (and Word) cap core text properties at 255 characters
-
-
-def _fit(text: str) -> str:
-    return text if len(text) <= _CORE_LIMIT else text[: _CORE_LIMIT - 1].rstrip() + "…"
-
-
-def _fit_list(words: list[str]) -> str:
-    """Join whole keywords while they fit the limit."""
-    out = ""
-    for word in words:
-        candidate = f"{out}, {word}" if out else word
-        if len(candidate) > _CORE_LIMIT:
-            break
-        out = candidate
-    return out
-
-
-def _plain(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    return " ".join(xml_text(value).split())
-
-
