@@ -130,7 +130,7 @@ class StyleTable:
                  always: frozenset[bytes]) -> None:
         self.head, self.pieces, self.tail, self.always = head, pieces, tail, always
         self.needs = {style_id: needs for style_id, _, needs in pieces}
-        self._made: dict[frozenset[bytes], Any] = {}  # kept ids -> Entry; a batch reuses a handful
+        self._made: dict[frozenset[bytes], Entry] = {}  # kept ids -> Entry; a batch reuses a handful
         self._lock = threading.Lock()
 
     @classmethod
@@ -150,10 +150,8 @@ class StyleTable:
             pieces.append((found.group(1), xml, tuple(_LINKS.findall(xml))))
         return cls(part[: matches[0].start()], pieces, part[matches[-1].end():], frozenset(always))
 
-    def entry(self, document: bytes) -> Any:
+    def entry(self, document: bytes) -> Entry:
         """The compressed styles part holding what `document` uses, and everything that needs."""
-        from resumec.docx.package import deflate
-
         keep = set(self.always) | set(USES.findall(document))
         todo = list(keep)
         while todo:
