@@ -2,11 +2,11 @@
 
 A DOCX is a zip of XML parts. Most of them are the same for every résumé of
 a theme, so a `Base` keeps them deflated and a build compresses only what it
-wrote (the styles part is compressed once per set of styles used). `zipfile` cannot take data that is
-already compressed, so this writes the zip itself: byte for byte what
+wrote (the styles part once per set of styles used). `zipfile` cannot take
+data that is already compressed, so this writes the zip itself: byte for byte what
 `zipfile.ZipFile.writestr` writes for a `ZipInfo` with a fixed date, DEFLATE
-at level 6, create_system 0 and no extra fields (tests/test_speed.py compares
-the two), which is the layout every earlier resumec release produced.
+at level 6, create_system 0 and no extra fields (tests/test_docx_builder.py
+compares the two), which is the layout every earlier resumec release produced.
 """
 
 from __future__ import annotations
