@@ -379,7 +379,8 @@ def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter:
     if converter is not None:
         raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
     else:
-        with convert.pool(1, run.settings, service=options.use_server, warn=run.warn) as own:
+        cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
+        with convert.pool(1, run.settings, service=options.use_server, warn=run.warn, cache_dir=cache_dir) as own:
             raw = own.converters[0].convert(docx, timeout=options.timeout, pdfa=options.pdfa)
     pdf = convert.pin_pdf(raw, job.epoch)
     if store:

@@ -387,6 +387,8 @@ def _open_pool(workers: int, options: Options, reporter: Reporter, settings: Set
     from resumec import convert
 
     try:
-        return convert.pool(workers, settings, service=options.use_server, warm=True, warn=reporter.warn)
+        cache_dir = (options.cache_dir or settings.cache_dir) if options.use_cache else None
+        return convert.pool(workers, settings, service=options.use_server, warm=True, warn=reporter.warn,
+                            cache_dir=cache_dir)
     except ConvertError:
         return None

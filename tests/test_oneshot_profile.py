@@ -182,3 +182,21 @@ def test_a_profile_folder_others_could_write_is_not_used(tmp_path):
     assert "Katherine Johnson" in text_of(convert_oneshot(data, soffice=SOFFICE, profiles=profiles, tmp_root=tmp_path),
                                           tmp_path)
     assert list(profiles.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--cache-dir", "--no-cache"])
+def test_profiles_live_in_the_runs_cache_directory_and_never_with_no_cache(tmp_path, flag):
+    default = tmp_path / "default-cache"
+    chosen = tmp_path / "chosen-cache"
+    src = tmp_path / "cv.json"
+    shutil.copy(SAMPLES / "minimal.json", src)
+    env = dict(os.environ, RESUMEC_CACHE_DIR=str(default), RESUMEC_NO_SERVER="1")
+    args = [flag, str(chosen)] if flag == "--cache-dir" else [flag]
+    proc = subprocess.run([sys.executable, "-m", "resumec", "compile", str(src), "-f", "pdf", "-q", *args], env=env,
+                          capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not (default / "libreoffice").exists()  # --cache-dir moves it, --no-cache writes nothing anywhere
+    if flag == "--cache-dir":
+        assert list((chosen / "libreoffice").rglob("profile-0.good"))
+    else:
+        assert not chosen.exists()

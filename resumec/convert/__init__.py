@@ -245,8 +245,12 @@ def pool(
     warm: bool = False,
     require_warm: bool = False,
     warn: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> Pool:
     """n converters: the running service's, else warm LibreOffices (if asked), else one-shot.
+
+    One-shot engines keep their LibreOffice profiles below `cache_dir` (the
+    run's cache directory; None, as with --no-cache: a private profile each time).
 
     Nothing starts here: engines start LibreOffice on their first document (or
     `start()`), so a batch of cache hits starts none. Raises LibreOfficeMissing
@@ -272,17 +276,17 @@ def pool(
             )
         from resumec.convert.oneshot import OneShot
 
-        return Pool([OneShot(soffice=soffice, identity=ident, note=NO_UNO_NOTE, profiles=profiles(settings))
+        return Pool([OneShot(soffice=soffice, identity=ident, note=NO_UNO_NOTE, profiles=profiles(cache_dir))
                      for _ in range(n)], NO_UNO_NOTE)
     from resumec.convert.oneshot import OneShot
 
-    return Pool([OneShot(soffice=soffice, identity=ident, profiles=profiles(settings)) for _ in range(n)])
+    return Pool([OneShot(soffice=soffice, identity=ident, profiles=profiles(cache_dir)) for _ in range(n)])
 
 
-def profiles(settings: Settings) -> Path:
+def profiles(cache_dir: Path | None) -> Path | None:
     """Where one-shot conversions keep their LibreOffice profiles (see oneshot.py): below the cache directory,
     as they hold nothing but what LibreOffice makes again on its own."""
-    return settings.cache_dir / "libreoffice"
+    return cache_dir / "libreoffice" if cache_dir is not None else None
 
 
 def _service_clients(n: int, settings: Settings, soffice: str, ident: str,
