@@ -245,7 +245,7 @@ def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many
         run.result.inputs.append(photo[0])
     theme_folder = Path(options.theme).expanduser()
     try:
-        chosen = theme.load_theme(options.theme)
+        chosen = theme.load_theme(options.theme, run.builder.themes if run.builder else None)
     except InputError:
         if theme_folder.is_dir():
             run.result.inputs.append(theme_folder)  # fixing the theme must trigger a rebuild

@@ -42,6 +42,7 @@ THEME_FILE = "theme.toml"
 BASE_THEME = "_base"
 DEFAULT_HEADING_STYLE = "Heading 1"
 _MAX_EXTENDS_DEPTH = 8
+_MEMO_ENTRIES = 64  # a load_theme memo is cleared beyond this: themes a long-lived process has seen, x 2
 # Bounds on what loading a theme may read: built-in theme.toml files are ~8 kB,
 # whole theme folders ~20 kB in a dozen files.
 MAX_TOML_BYTES = 1024 * 1024
@@ -116,10 +117,18 @@ def builtin_themes() -> list[tuple[str, str]]:
     return found
 
 
-def load_theme(spec: str) -> Theme:
-    """Load a built-in theme by name, or a theme folder by path."""
+def load_theme(spec: str, memo: dict | None = None) -> Theme:
+    """Load a built-in theme by name, or a theme folder by path.
+
+    `memo` (a long-lived caller's, e.g. a Builder's `themes`) keeps what was
+    parsed and checked, keyed by the digest of the files it came from: every
+    load still reads and hashes the files, so an edited theme is never served
+    stale, but only a changed file is parsed and checked again.
+    """
     root, display = _locate(spec)
-    return _load(root, display, chain=(), shared_locales=_shared_locales())
+    if memo is not None and len(memo) > _MEMO_ENTRIES:
+        memo.clear()
+    return _load(root, display, chain=(), shared_locales=_shared_locales(memo), memo=memo)
 
 
 def length_pt(value: Any) -> float:
@@ -187,14 +196,15 @@ def _available() -> str:
     return ", ".join(names) if names else "none installed"
 
 
-def _load(root: Path, display: str, chain: tuple[Path, ...], shared_locales: tuple[dict, dict, str]) -> Theme:
+def _load(root: Path, display: str, chain: tuple[Path, ...], shared_locales: tuple[dict, dict, str],
+          memo: dict | None = None) -> Theme:
     resolved = root.resolve()
     if resolved in chain:
         raise InputError(f"{display}/{THEME_FILE}: 'extends' makes a cycle")
     if len(chain) >= _MAX_EXTENDS_DEPTH:
         raise InputError(f"{display}/{THEME_FILE}: 'extends' nests more than {_MAX_EXTENDS_DEPTH} themes deep")
     shown = f"{display}/{THEME_FILE}"
-    own = _read_toml(root / THEME_FILE, shown)
+    own, own_digest = _read_theme_toml(root / THEME_FILE, shown, memo)
 
     parent: Theme | None = None
     meta = own.get("theme", {})
@@ -203,20 +213,27 @@ def _load(root: Path, display: str, chain: tuple[Path, ...], shared_locales: tup
         if not isinstance(extends, str) or not extends.strip():
             raise InputError(f"{shown}: [theme] extends must be a theme name or a relative folder path")
         parent_root, parent_display = _locate_parent(extends, root, shown)
-        parent = _load(parent_root, parent_display, chain + (resolved,), shared_locales)
+        parent = _load(parent_root, parent_display, chain + (resolved,), shared_locales, memo)
 
     base, shared, shared_digest = shared_locales
-    # The parent already sits on the shared English words; a root theme gets them here.
-    config = _merge(parent.config, own) if parent else _merge(base, own)
-    # "extends" and the parent's name/description describe the parent, not us.
-    config["theme"] = own.get("theme", {})
-    if isinstance(config.get("locales", {}), dict):
-        config["locales"] = _merge_locales(shared, config.get("locales", {}))
-    from resumec import theme_check  # its own module: what a valid theme.toml is, and where a problem sits
+    # The merged and checked config depends on these three only; a memo keeps it (never a failure).
+    merged_key = ("config", own_digest, shared_digest, parent.fingerprint if parent else None)
+    config = memo.get(merged_key) if memo is not None else None
+    if config is None:
+        # The parent already sits on the shared English words; a root theme gets them here.
+        config = _merge(parent.config, own) if parent else _merge(base, own)
+        # "extends" and the parent's name/description describe the parent, not us.
+        config["theme"] = own.get("theme", {})
+        if isinstance(config.get("locales", {}), dict):
+            config["locales"] = _merge_locales(shared, config.get("locales", {}))
+        from resumec import theme_check  # its own module: what a valid theme.toml is, and where a problem sits
 
-    problems = theme_check.problems(config)
-    if problems:
-        raise InputError(f"{shown}: invalid theme", problems=theme_check.located(problems, root / THEME_FILE, shown))
+        problems = theme_check.problems(config)
+        if problems:
+            raise InputError(f"{shown}: invalid theme",
+                             problems=theme_check.located(problems, root / THEME_FILE, shown))
+        if memo is not None:
+            memo[merged_key] = config
 
     name = resolved.name if resolved.parent == BUILTIN_DIR else config["theme"].get("name", resolved.name)
     digest = hashlib.sha256(b"resumec-theme-v1\0")
@@ -249,24 +266,30 @@ def _locate_parent(extends: str, child_root: Path, shown: str) -> tuple[Path, st
     return path, str(path)
 
 
-def _shared_locales() -> tuple[dict, dict, str]:
+def _shared_locales(memo: dict | None = None) -> tuple[dict, dict, str]:
     """(base English words, {lang: locale table}, digest of the files).
 
     Read once per load_theme (a few tiny files, shared by the themes it
-    extends) rather than cached, so the digest that goes into each theme's
-    fingerprint always matches what was merged.
+    extends), so the digest that goes into each theme's fingerprint always
+    matches what was merged; parsed again only when that digest changes.
     """
     base: dict = {}
     locales: dict = {}
     if not SHARED_LOCALES_DIR.is_dir():
         return base, locales, ""
+    digest = _folder_digest(SHARED_LOCALES_DIR)
+    if memo is not None and ("locales", digest) in memo:
+        return memo[("locales", digest)]
     for path in sorted(SHARED_LOCALES_DIR.glob("*.toml")):
         table = _read_toml(path, f"themes/_locales/{path.name}")
         if path.stem == BASE_LANGUAGE:
             base = table
         else:
             locales[path.stem] = table
-    return base, locales, _folder_digest(SHARED_LOCALES_DIR)
+    found = (base, locales, digest)
+    if memo is not None:
+        memo[("locales", digest)] = found
+    return found
 
 
 def _merge_locales(shared: dict, own: dict) -> dict:
@@ -279,9 +302,25 @@ def _merge_locales(shared: dict, own: dict) -> dict:
     return merged
 
 
+def _read_theme_toml(path: Path, shown: str, memo: dict | None) -> tuple[dict, str]:
+    """A theme.toml's tables and the digest of its bytes; with a memo, bytes parsed before are not parsed again."""
+    raw = _read_toml_bytes(path, shown)
+    digest = hashlib.sha256(raw).hexdigest()
+    found = memo.get(("toml", digest)) if memo is not None else None
+    if found is None:
+        found = _parse_toml(raw, shown)
+        if memo is not None:
+            memo[("toml", digest)] = found
+    return found, digest
+
+
 def _read_toml(path: Path, shown: str) -> dict:
+    return _parse_toml(_read_toml_bytes(path, shown), shown)
+
+
+def _read_toml_bytes(path: Path, shown: str) -> bytes:
     try:
-        raw = read_regular(path, MAX_TOML_BYTES)
+        return read_regular(path, MAX_TOML_BYTES)
     except FileNotFoundError:
         raise InputError(Problem(f"missing (a theme folder needs a {THEME_FILE})", shown)) from None
     except NotRegularFile as exc:
@@ -290,6 +329,9 @@ def _read_toml(path: Path, shown: str) -> dict:
         raise InputError(Problem(f"over the {MAX_TOML_BYTES // 1024} kB limit for a theme file", shown)) from None
     except OSError as exc:
         raise InputError(Problem(f"cannot read: {exc.strerror or exc}", shown)) from None
+
+
+def _parse_toml(raw: bytes, shown: str) -> dict:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -396,3 +396,73 @@ def test_heading_style_must_be_a_string(tmp_path: Path):
         load_theme(str(folder))
     assert any("[sections] heading_style must be the name of a paragraph style" in line
                for line in info.value.lines()), info.value.lines()
+
+
+# --- the memo of a long-lived caller (watch, batch workers) ----------------------------------------
+
+
+def count_parses(monkeypatch) -> list[int]:
+    """How many TOML files load_theme parses (a one-element list, incremented)."""
+    import resumec.theme as theme_module
+
+    parses = [0]
+    real = theme_module.tomllib.loads
+
+    def counting(text: str, **kwargs):
+        parses[0] += 1
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(theme_module.tomllib, "loads", counting)
+    return parses
+
+
+def test_a_memo_parses_an_unchanged_theme_once(tmp_path: Path, monkeypatch):
+    child = write_toml(tmp_path / "child", '[theme]\nextends = "classic"\n[colors]\naccent = "000080"\n')
+    parses = count_parses(monkeypatch)
+    memo: dict = {}
+    first = load_theme(str(child), memo)
+    assert parses[0] >= 3  # the child, classic, the base and the shared locales
+    counted = parses[0]
+    again = load_theme(str(child), memo)
+    assert again == first and again.config is first.config and parses[0] == counted
+    assert load_theme(str(child)) == first  # without a memo: parsed again, the same theme
+    assert parses[0] > counted
+
+
+def test_a_memo_never_serves_an_edited_theme(builtin_copy: Path, tmp_path: Path, monkeypatch):
+    """An edit anywhere in the chain (the theme, its parent's templates or theme.toml, the shared words) is seen."""
+    child = write_toml(tmp_path / "child", '[theme]\nextends = "classic"\n[colors]\naccent = "000080"\n')
+    memo: dict = {}
+    seen = [load_theme(str(child), memo)]
+
+    def edited(path: Path, old: str, new: str) -> None:
+        text = path.read_text("utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), "utf-8")
+        theme = load_theme(str(child), memo)
+        assert theme.fingerprint not in {earlier.fingerprint for earlier in seen}
+        seen.append(theme)
+
+    edited(child / "theme.toml", '"000080"', '"008000"')
+    assert seen[-1].config["colors"]["accent"] == "008000"
+    edited(builtin_copy / "classic" / "theme.toml", 'text = "222222"', 'text = "111111"')
+    assert seen[-1].config["colors"]["text"] == "111111"
+    template = builtin_copy / BASE_THEME / "templates" / "quote.xml.j2"
+    edited(template, "", "\n")
+    edited(builtin_copy / "_locales" / "de.toml", 'present = "heute"', 'present = "jetzt"')
+    assert localized(seen[-1].config, "de")["dates"]["present"] == "jetzt"
+    # Back to what it was: the memo's earlier theme, equal to a load without one.
+    (child / "theme.toml").write_text('[theme]\nextends = "classic"\n[colors]\naccent = "008000"\n', "utf-8")
+    assert load_theme(str(child), memo) == load_theme(str(child))
+
+
+def test_a_memo_keeps_no_failure(tmp_path: Path):
+    folder = write_toml(tmp_path / "broken", '[theme]\nname = "broken"\n[colors]\naccent = "nope"\n')
+    memo: dict = {}
+    with pytest.raises(InputError, match="invalid theme"):
+        load_theme(str(folder), memo)
+    write_toml(folder, '[theme]\nname = "fixed"\n[colors]\naccent = "000080"\n')
+    assert load_theme(str(folder), memo).config["colors"]["accent"] == "000080"
+    write_toml(folder, '[theme]\nname = "broken"\n[colors]\naccent = "nope"\n')
+    with pytest.raises(InputError, match="invalid theme"):  # its earlier failure is found again, not a stale success
+        load_theme(str(folder), memo)

@@ -56,6 +56,7 @@ class Builder:
         self._templates: dict[tuple, str] = {}
         self._lock = threading.Lock()
         self._code: str | None = None
+        self.themes: dict = {}  # load_theme's memo: themes parsed and checked, by the digest of their files
         self.made = {"environments": 0, "bases": 0, "bases_read": 0}  # for tests and benchmarks
 
     # -- templates -------------------------------------------------------------------
