@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 import threading
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resumec import __version__
+from resumec.files import read_regular
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -180,28 +180,9 @@ class _Store:
         """The file's bytes if it is a regular file of ours (not a symlink, not writable by others)."""
         path = self.root / relative
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                         | getattr(os, "O_CLOEXEC", 0))
+            data = read_regular(path, limit, follow_symlinks=False, owned_only=True)
         except OSError:
             return None
-        try:
-            st = os.fstat(fd)
-            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022
-                    or st.st_size > limit):
-                return None
-            chunks = []
-            left = st.st_size
-            while left > 0:
-                chunk = os.read(fd, left)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            data = b"".join(chunks)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
         try:
             os.utime(path)  # its mtime is its last use, for prune()
         except OSError:
