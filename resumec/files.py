@@ -1,4 +1,4 @@
-"""Reading files we do not trust: only regular files, and never more than a cap.
+"""Reading files we do not trust (only regular files, never more than a cap), and writing atomically.
 
 A path given to resumec (an input, a theme file, a photo, a cache entry) may
 turn out to be a FIFO (open and read block forever), a device (/dev/zero never
@@ -9,6 +9,8 @@ checks again with `fstat` on what it actually opened, and reads at most
 `limit + 1` bytes, whatever `st_size` claims (/proc files report 0). With
 `owned_only=True` it also refuses a file of another user's, or one that group or
 others may write (what resumec itself stores and later runs, such as bytecode).
+`write_atomic` is how the caches store a file, so a reader sees all of it or
+none.
 
 Standard library only: the cache-hit path uses it.
 """
@@ -18,8 +20,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from pathlib import Path
 
-__all__ = ["FileTooLarge", "NotOwned", "NotRegularFile", "kind_of", "read_regular"]
+__all__ = ["FileTooLarge", "NotOwned", "NotRegularFile", "kind_of", "read_regular", "write_atomic"]
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -136,3 +139,24 @@ def read_regular(path: str | os.PathLike[str], limit: int, *, follow_symlinks: b
     if len(data) > limit:  # grew after the fstat, or a /proc file whose size reads as 0
         raise FileTooLarge(None, limit, path)
     return data
+
+
+def write_atomic(path: Path, data: bytes, *, folder_mode: int = 0o777) -> None:
+    """A temp file (0600) in the same folder renamed over `path`: readers, even other processes, never see half.
+
+    Missing folders are made with `folder_mode` (less the umask); on failure the temp file is removed.
+    """
+    import tempfile  # not on the read path
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

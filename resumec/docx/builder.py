@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resumec import __version__
-from resumec.files import read_regular
+from resumec.files import read_regular, write_atomic
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -190,23 +190,9 @@ class _Store:
         return data
 
     def write(self, relative: Path, data: bytes) -> None:
-        """Written to a temp file and renamed, so readers see all of it or nothing; 0600, folders 0700."""
-        import tempfile
-
-        path = self.root / relative
+        """Written whole or not at all (files.write_atomic); 0600, folders 0700, as the files may be code."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(self.root / relative, data, folder_mode=0o700)
         except OSError:
             pass
 
