@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
+from conftest import (SAMPLES, alive, children_of, have_soffice, pdftotext, run_cli, soffice_processes,
+                      wait_until)
 from resumec.convert.warm import find_uno_python
 from resumec.settings import Settings
 
@@ -189,27 +190,6 @@ def test_warm_pdfs_do_not_depend_on_what_the_engine_converted_before(tmp_path):
 
 
 # -- worker processes ------------------------------------------------------------------------------
-
-
-def children_of(pid: int) -> list[int]:
-    """Live direct children of a process, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def resumec_workers(pid: int) -> list[int]:
