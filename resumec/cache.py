@@ -27,7 +27,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from resumec.settings import DEFAULT_CACHE_MAX_SIZE
 
-from resumec.files import FileTooLarge, NotRegularFile, kind_of, read_regular
+from resumec.files import FileTooLarge, NotRegularFile, kind_of, read_regular, write_atomic
 # A blob younger than this is never evicted as unreferenced: its manifest may
 # be about to be written by another process.
 _GRACE_SECONDS = 120.0
@@ -139,7 +138,7 @@ class Cache:
             path = self._blob_path(digest)
             try:
                 if not _same_size(path, len(data)):
-                    _atomic_write(path, data)
+                    write_atomic(path, data)
                     self.stored = True
                     self.last_shard = digest[:2]
                 else:
@@ -231,7 +230,7 @@ class Cache:
         if self.enabled and len(data) <= MAX_BLOB_BYTES:
             manifest = json.dumps({"blob": digest, "size": len(data), "kind": kind}).encode()
             try:
-                _atomic_write(self._key_path(key), manifest)
+                write_atomic(self._key_path(key), manifest)
                 self.stored = True
             except OSError as exc:
                 self._disable(exc)
@@ -257,7 +256,7 @@ class Cache:
                 stats = self.stats()
                 for name, value in counts.items():
                     stats[name] = stats.get(name, 0) + value
-                _atomic_write(self.base / "stats.json", json.dumps(stats, sort_keys=True).encode())
+                write_atomic(self.base / "stats.json", json.dumps(stats, sort_keys=True).encode())
         except OSError as exc:
             self._disable(exc)
 
@@ -375,19 +374,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror + (f": {exc.filename}" if exc.filename else "")
     return str(exc) or type(exc).__name__
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _same_size(path: Path, size: int) -> bool:

@@ -72,6 +72,43 @@ def pdfinfo(path: Path) -> dict[str, str]:
     return info
 
 
+# -- processes, read from /proc (Linux) ----------------------------------------------------------
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, …); None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid: int | str) -> bool:
+    """Running or stopped; a zombie counts as gone (PID 1 in a container may never reap it)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _live_where(field: int, value: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if fields is not None and fields[0] != "Z" and int(fields[field]) == value:
+                found.append(int(entry.name))
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    """Live direct children of a process."""
+    return _live_where(1, pid)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in a process group."""
+    return _live_where(2, pgid)
+
+
 def soffice_processes(marker: str | None = None) -> list[int]:
     """PIDs of soffice.bin processes (optionally whose command line mentions marker)."""
     pids = []
@@ -80,12 +117,9 @@ def soffice_processes(marker: str | None = None) -> list[int]:
             continue
         try:
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
+        except OSError:
             continue
-        if state == "Z":  # already dead, waiting to be reaped
-            continue
-        if "soffice" in cmd and (marker is None or marker in cmd):
+        if "soffice" in cmd and (marker is None or marker in cmd) and alive(entry.name):
             pids.append(int(entry.name))
     return pids
 

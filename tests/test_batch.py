@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, have_soffice, pdftotext, run_cli, soffice_processes, wait_until
+from conftest import (SAMPLES, alive, children_of, have_soffice, pdftotext, run_cli, soffice_processes,
+                      wait_until)
 from resumec.convert.warm import find_uno_python
 from resumec.settings import Settings
 
@@ -47,6 +48,15 @@ def private_tmp(tmp_path) -> Path:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     return tmp
+
+
+def start_batch(inputs: Path, out: Path, private_tmp: Path, **popen_kwargs) -> subprocess.Popen:
+    """`resumec compile INPUTS -o OUT -q --jobs 2` in the background, its LibreOffices below private_tmp."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(out), "-q", "--jobs", "2"],
+        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        **popen_kwargs,
+    )
 
 
 def test_one_bad_input_fails_alone(tmp_path, private_tmp):
@@ -110,10 +120,7 @@ def test_jobs_must_be_positive(tmp_path):
 def test_interrupted_batch_leaves_no_libreoffice(tmp_path, private_tmp, sig, code):
     inputs = tmp_path / "in"
     variants(inputs, 30)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
-        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc = start_batch(inputs, tmp_path / "out", private_tmp)
     try:
         # Interrupt once conversions are under way (some PDFs written, LibreOffice running).
         assert wait_until(lambda: len(list((tmp_path / "out").glob("*.pdf"))) >= 2, timeout=120)
@@ -191,27 +198,6 @@ def test_warm_pdfs_do_not_depend_on_what_the_engine_converted_before(tmp_path):
 # -- worker processes ------------------------------------------------------------------------------
 
 
-def children_of(pid: int) -> list[int]:
-    """Live direct children of a process, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def resumec_workers(pid: int) -> list[int]:
     """Children of the batch that are resumec itself (forked workers), not LibreOffice or its bridge."""
     workers = []
@@ -228,10 +214,7 @@ def resumec_workers(pid: int) -> list[int]:
 def test_docx_builds_run_in_worker_processes(tmp_path, private_tmp):
     inputs = tmp_path / "in"
     variants(inputs, 8)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
-        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc = start_batch(inputs, tmp_path / "out", private_tmp)
     seen: set[int] = set()
 
     def two_workers() -> bool:
@@ -288,11 +271,7 @@ def test_ctrl_c_on_a_terminal_stops_the_whole_batch(tmp_path, private_tmp):
     """A terminal's Ctrl-C reaches every process of the group: workers leave it to the batch, which stops them."""
     inputs = tmp_path / "in"
     variants(inputs, 30)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resumec", "compile", str(inputs), "-o", str(tmp_path / "out"), "-q", "--jobs", "2"],
-        env={**os.environ, "TMPDIR": str(private_tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    proc = start_batch(inputs, tmp_path / "out", private_tmp, start_new_session=True)
     try:
         assert wait_until(lambda: len(list((tmp_path / "out").glob("*.pdf"))) >= 2, timeout=120)
         workers = resumec_workers(proc.pid)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import have_soffice, pdfinfo, pdftotext, wait_until
+from conftest import alive, group_members, have_soffice, pdfinfo, pdftotext, wait_until
 from resumec.convert import converter_identity, find_soffice, pin_pdf, pool
 from resumec.convert.oneshot import OneShot, convert_oneshot
 from resumec.convert.warm import WarmConverter, find_uno_python
@@ -49,29 +49,6 @@ def make_docx(title: str = "Ada Lovelace", paragraphs: int = 30) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-def alive(pid: int) -> bool:
-    """Running or stopped; a zombie counts as gone (PID 1 in a container may never reap it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live processes in a process group, read from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
 
 
 def processes_mentioning(marker: str) -> list[int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, run_cli, soffice_processes, wait_until
+from conftest import SAMPLES, alive, run_cli, soffice_processes, wait_until
 
 REAL_SOFFICE = shutil.which("soffice")
 
@@ -73,7 +73,7 @@ def test_hung_converter_times_out_and_its_children_die(project, tmp_path):
     assert elapsed < 60  # two attempts of 2 s each, not 300 s
     child = int(marker.read_text())
     time.sleep(0.2)
-    assert not _alive(child), "the hung converter's child process survived"
+    assert not alive(child), "the hung converter's child process survived"
     assert_untouched(tmp_path)
 
 
@@ -100,7 +100,7 @@ def test_real_libreoffice_killed_or_stopped_mid_conversion(project, tmp_path, ho
     assert (tmp_path / "cv.pdf").read_bytes().startswith(b"%PDF-1")
     time.sleep(0.3)
     assert soffice_processes(str(private)) == []
-    assert not _alive(victim[0])
+    assert not alive(victim[0])
 
 
 def test_missing_converter_exit_3(project, tmp_path):
@@ -209,14 +209,6 @@ def test_signal_at_any_stage_leaves_no_partial_output_or_orphan(project, tmp_pat
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert wait_until(lambda: soffice_processes(str(private)) == [])
     assert wait_until(lambda: list(private.iterdir()) == [])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _is_bin(pid: int) -> bool:

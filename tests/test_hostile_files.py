@@ -32,7 +32,7 @@ from conftest import run_cli, wait_until
 from resumec.assets import MAX_PHOTO_PIXELS, MAX_PHOTO_SIDE, load_photo
 from resumec.cache import Cache
 from resumec.errors import InputError
-from resumec.files import FileTooLarge, NotRegularFile, read_regular
+from resumec.files import FileTooLarge, NotOwned, NotRegularFile, read_regular
 from resumec.load import load, parse_text
 from resumec.theme import BUILTIN_DIR, MAX_THEME_BYTES, MAX_THEME_FILES, load_theme
 from resumec.validate import check
@@ -290,6 +290,27 @@ def test_read_regular_caps_what_it_reads(tmp_path: Path) -> None:
     with pytest.raises(FileTooLarge) as info:
         read_regular(path, 100)
     assert info.value.size == 101
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="needs file owners")
+def test_read_regular_owned_only_reads_only_our_own_unshared_files(tmp_path: Path) -> None:
+    # By mode, not chown: the tests may run as root, where every file is "ours".
+    path = tmp_path / "ours"
+    path.write_bytes(b"code")
+    os.chmod(path, 0o600)
+    assert read_regular(path, 100, follow_symlinks=False, owned_only=True) == b"code"
+    for mode in (0o666, 0o620, 0o602):
+        os.chmod(path, mode)
+        with pytest.raises(NotOwned, match="group or others may write it"):
+            read_regular(path, 100, follow_symlinks=False, owned_only=True)
+        assert read_regular(path, 100) == b"code"  # the check is only asked for
+    os.chmod(path, 0o644)
+    link = tmp_path / "link"
+    link.symlink_to(path)
+    with pytest.raises(NotRegularFile, match="symbolic link"):
+        read_regular(link, 100, follow_symlinks=False, owned_only=True)
+    with pytest.raises(FileTooLarge):
+        read_regular(path, 3, follow_symlinks=False, owned_only=True)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="needs Linux /proc")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 import threading
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resumec import __version__
+from resumec.files import read_regular, write_atomic
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -181,28 +181,9 @@ class _Store:
         """The file's bytes if it is a regular file of ours (not a symlink, not writable by others)."""
         path = self.root / relative
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                         | getattr(os, "O_CLOEXEC", 0))
+            data = read_regular(path, limit, follow_symlinks=False, owned_only=True)
         except OSError:
             return None
-        try:
-            st = os.fstat(fd)
-            if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022
-                    or st.st_size > limit):
-                return None
-            chunks = []
-            left = st.st_size
-            while left > 0:
-                chunk = os.read(fd, left)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            data = b"".join(chunks)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
         try:
             os.utime(path)  # its mtime is its last use, for prune()
         except OSError:
@@ -210,23 +191,9 @@ class _Store:
         return data
 
     def write(self, relative: Path, data: bytes) -> None:
-        """Written to a temp file and renamed, so readers see all of it or nothing; 0600, folders 0700."""
-        import tempfile
-
-        path = self.root / relative
+        """Written whole or not at all (files.write_atomic); 0600, folders 0700, as the files may be code."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(self.root / relative, data, folder_mode=0o700)
         except OSError:
             pass
 
