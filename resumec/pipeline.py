@@ -11,6 +11,7 @@ costs a hash, a lookup and a copy.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -292,27 +293,96 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
         docx_cached = docx_bytes is not None
         if docx_bytes is None:
             docx_digest = None
-    if docx_digest is None:
-        docx_bytes, docx_digest = _build_docx(job, options, run, store)
-        run.count("docx_misses")
-    else:
-        run.count("docx_hits")
-    if "docx" in options.formats:
-        produced["docx"] = (docx_bytes, docx_cached)  # type: ignore[assignment]
-    run.lap("docx")
-    if "pdf" not in options.formats and "png" not in options.formats:
-        return
+    converts = "pdf" in options.formats or "png" in options.formats
+    raw_pdf: bytes | None = None  # converted along with a DOCX built by the converter service
+    with contextlib.ExitStack() as owned:
+        if docx_digest is None:
+            if converts and converter is None:  # opened now (no LibreOffice starts yet): a service may build
+                from resumec import convert
 
-    def get_docx() -> bytes:
-        return docx_bytes or (store.get_blob(docx_digest) if store else None) or _build_docx(job, options, run, store)[0]
+                cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
+                try:
+                    converter = owned.enter_context(convert.pool(1, run.settings, service=options.use_server,
+                                                                 warn=run.warn, cache_dir=cache_dir)).converters[0]
+                except LibreOfficeMissing:
+                    pass  # the DOCX is still built (and written); its conversion says what is missing
+            served = _build_served(job, options, run, converter) if converts else None
+            if served is not None:
+                docx_bytes, raw_pdf = served
+                docx_digest = store.put(job.docx_key, docx_bytes, "docx") if store else hashlib.sha256(
+                    docx_bytes).hexdigest()
+            else:
+                docx_bytes, docx_digest = _build_docx(job, options, run, store)
+            run.count("docx_misses")
+        else:
+            run.count("docx_hits")
+        if "docx" in options.formats:
+            produced["docx"] = (docx_bytes, docx_cached)  # type: ignore[assignment]
+        run.lap("docx")
+        if not converts:
+            return
 
-    pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx)
+        def get_docx() -> bytes:
+            return (docx_bytes or (store.get_blob(docx_digest) if store else None)
+                    or _build_docx(job, options, run, store)[0])
+
+        pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx, raw_pdf)
     if "pdf" in options.formats:
         produced["pdf"] = (pdf, pdf_cached)
     run.lap("pdf")
     if "png" in options.formats:
         pages += _png(pdf, options, run, store)
         run.lap("png")
+
+
+def served_job(job: _Job, options: Options) -> bytes:
+    """What a converter service needs to build this DOCX itself (build_served), as JSON.
+
+    Paths are absolute (the service has its own working directory); the
+    theme's fingerprint lets it refuse a theme that changed since the key.
+    """
+    import json
+
+    source = job.source
+    return json.dumps({
+        "data": source.data,
+        "theme": str(Path(job.theme.root).absolute()),
+        "fingerprint": job.theme.fingerprint,
+        "order": job.order,
+        "base_dir": str(source.path.parent.absolute()) if source.path is not None else None,
+        "epoch": job.epoch,
+        "lang": job.lang,
+        "paper": options.paper,
+    }, ensure_ascii=False, allow_nan=False).encode()
+
+
+def build_served(payload: bytes, builder: Builder) -> bytes:
+    """The DOCX of a served_job, built by the service with its Builder: the bytes the client would build."""
+    import json
+
+    from resumec import theme
+    from resumec.docx import build_docx
+
+    job = json.loads(payload)
+    chosen = theme.load_theme(job["theme"], builder.themes)
+    if chosen.fingerprint != job["fingerprint"]:
+        raise InputError("the theme changed since the client read it")
+    base_dir = Path(job["base_dir"]) if job["base_dir"] is not None else None
+    return build_docx(job["data"], chosen, [tuple(pair) for pair in job["order"]], base_dir=base_dir,
+                      epoch=job["epoch"], lang=job["lang"], paper=job["paper"], builder=builder)
+
+
+def _build_served(job: _Job, options: Options, run: _Run, converter: Converter) -> tuple[bytes, bytes] | None:
+    """(DOCX, unpinned PDF) from a converter service that builds as well as converts; None to build here."""
+    build = getattr(converter, "build", None)  # only the service's client has one
+    if build is None:
+        return None
+    try:
+        payload = served_job(job, options)
+    except (TypeError, ValueError):  # not JSON (a YAML date, a NaN): this build stays here
+        return None
+    run.progress("docx")
+    return build(payload, timeout=options.timeout, pdfa=options.pdfa)
 
 
 def _produce_text(job: _Job, options: Options, run: _Run, store: Cache | TieredCache | None,
@@ -363,7 +433,8 @@ def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> 
 
 
 def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
-         docx_digest: str, get_docx: Callable[[], bytes]) -> tuple[bytes, bool]:
+         docx_digest: str, get_docx: Callable[[], bytes], raw: bytes | None = None) -> tuple[bytes, bool]:
+    """The PDF from the cache, else converted (`raw`: already converted, with the DOCX, by the service)."""
     from resumec import convert
     from resumec.key import pdf_key
 
@@ -376,7 +447,9 @@ def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter:
     run.count("pdf_misses")
     docx = get_docx()
     run.progress("pdf")
-    if converter is not None:
+    if raw is not None:
+        pass
+    elif converter is not None:
         raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
     else:
         cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None

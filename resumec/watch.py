@@ -35,7 +35,8 @@ from resumec.pipeline import Result
 from resumec.report import Reporter
 from resumec.settings import Settings
 
-STEP_MS = 10  # a burst has ended when no event came for this long (editors' temp+rename take ~1 ms)
+STEP_MS = 5  # a burst has ended when no event came for this long (editors' temp+rename take ~1 ms);
+# watchfiles checks every STEP_MS, so a save is seen 1-2 steps after it
 DEBOUNCE_MS = 1600  # but never wait longer than this to start a build
 
 

@@ -299,6 +299,84 @@ def test_another_user_cannot_drive_the_service(env):
     assert status(env)["conversions"] == 0
 
 
+def navy_theme(folder: Path) -> Path:
+    """A theme of the user's own, as a folder: modern (which shows the photo) in navy."""
+    folder.mkdir(parents=True)
+    (folder / "theme.toml").write_text('[theme]\nextends = "modern"\n[colors]\naccent = "000080"\n', "utf-8")
+    return folder
+
+
+def test_the_service_builds_the_docx_too_with_the_bytes_built_here(env, tmp_path):
+    """A miss hands the DOCX build to the service (nothing to import or compile there): the same bytes as here."""
+    start(env)
+    work = tmp_path / "work"
+    navy_theme(work / "navy")
+    for name in ("full.json", "photo.json", "photo.png"):
+        shutil.copy(SAMPLES / name, work / name)
+    # Relative input and theme paths: the service does not share our working directory.
+    args = ("compile", "full.json", "photo.json", "--theme", "./navy", "--json")
+    served = run_cli(*args, "-o", "served/", env=env, cwd=work)
+    assert served.returncode == 0, served.stderr.decode()
+    info = status(env)
+    assert info["builds"] == 2 and info["conversions"] == 2
+    here = run_cli(*args, "-o", "here/", "--no-server", env={**env, "RESUMEC_CACHE_DIR": str(tmp_path / "c2")},
+                   cwd=work)
+    assert here.returncode == 0, here.stderr.decode()
+    for name in ("full.docx", "full.pdf", "photo.docx", "photo.pdf"):
+        assert (work / "served" / name).read_bytes() == (work / "here" / name).read_bytes(), name
+    assert b"word/media/" in (work / "served" / "photo.docx").read_bytes()  # the photo, read by the service
+    assert status(env)["builds"] == 2  # the second run converted one-shot, without the service
+
+
+def test_a_build_that_fails_in_the_service_fails_as_it_would_here(env, tmp_path):
+    """The service leaves a failing build to its client, whose own build reports the error it always did."""
+    start(env)
+    theme = navy_theme(tmp_path / "broken")
+    (theme / "templates").mkdir()
+    (theme / "templates" / "header.xml.j2").write_text("{{ 1 // 0 }}\n", "utf-8")
+    args = ("compile", str(SAMPLES / "minimal.json"), "--theme", str(theme), "--no-cache")
+    served = run_cli(*args, "-o", f"{tmp_path / 'served'}/", env=env)
+    here = run_cli(*args, "-o", f"{tmp_path / 'here'}/", "--no-server", env=env)
+    assert served.returncode == here.returncode == 1
+    assert b"header.xml.j2:1: ZeroDivisionError" in served.stderr and b"Traceback" not in served.stderr
+    assert served.stderr.replace(b"served", b"here") == here.stderr
+    info = status(env)
+    assert info["running"] and info["builds"] == 0 and info["conversions"] == 0
+    assert not (tmp_path / "served").exists()
+
+
+def test_a_service_running_other_code_is_not_asked_to_build(env):
+    """A service started before an upgrade (or an edit) refuses builds, and still converts on that connection."""
+    from resumec.service.protocol import Build, Convert, code_identity, connect, header_of, recv, send
+
+    info = start(env)
+    with connect(Path(env["RESUMEC_RUNTIME_DIR"]) / "server.sock", timeout=30) as sock:
+        send(sock, header_of(Build(info["identity"], "not-this-code", False, 60.0)))
+        reply, _ = recv(sock)
+        assert reply == {"ok": False, "refused": "it runs other resumec code (restart it)"}
+        send(sock, header_of(Build(info["identity"], code_identity(), False, 60.0)))
+        assert recv(sock)[0] == {"ok": True}  # the same files as ours: accepted
+    with connect(Path(env["RESUMEC_RUNTIME_DIR"]) / "server.sock", timeout=30) as sock:
+        send(sock, header_of(Convert(info["identity"], False, 60.0)))
+        assert recv(sock)[0] == {"ok": True}
+
+
+def test_a_served_build_refuses_a_theme_changed_since_its_key(tmp_path):
+    from resumec.docx.builder import Builder
+    from resumec.errors import InputError
+    from resumec.pipeline import build_served
+    from resumec.theme import load_theme
+
+    theme = navy_theme(tmp_path / "navy")
+    job = {"data": json.loads((SAMPLES / "minimal.json").read_text("utf-8")), "theme": str(theme),
+           "fingerprint": load_theme(str(theme)).fingerprint, "order": [["work", "Work"]], "base_dir": None,
+           "epoch": 315532800, "lang": None, "paper": None}
+    assert build_served(json.dumps(job).encode(), Builder()).startswith(b"PK")
+    (theme / "theme.toml").write_text('[theme]\nextends = "classic"\n[colors]\naccent = "008000"\n', "utf-8")
+    with pytest.raises(InputError, match="theme changed"):
+        build_served(json.dumps(job).encode(), Builder())
+
+
 def _client(env):
     """A converter that goes through the service, as a compile would pick it."""
     from resumec.convert import pool

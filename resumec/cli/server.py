@@ -13,7 +13,7 @@ from resumec.settings import parse_seconds
 
 SCHEMA_VERSION = 1  # resumec/schemas/server-status.json
 # What a running service reports, as resumec/schemas/server-status.json documents it.
-SERVICE_FIELDS = ("pid", "started", "uptime", "conversions", "active", "ready", "libreoffice", "identity",
+SERVICE_FIELDS = ("pid", "started", "uptime", "conversions", "builds", "active", "ready", "libreoffice", "identity",
                   "soffice_pid", "idle_timeout", "resumec")
 
 server_app = typer.Typer(
@@ -113,7 +113,8 @@ def status_command(
         ("pid", str(info["pid"])),
         ("socket", info["socket"]),
         ("uptime", _duration(info["uptime"])),
-        ("conversions", str(info["conversions"])),
+        ("conversions", str(info["conversions"]) + (f" ({info['builds']} built here too)" if info.get("builds")
+                                                     else "")),
         ("libreoffice", info["libreoffice"] + ("" if info.get("ready") else " (starting)")),
         ("idle timeout", _duration(idle) if idle else "never"),
     ]

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from resumec.convert.oneshot import OneShot
 from resumec.errors import ConvertError
-from resumec.service.protocol import CONNECT_TIMEOUT, Closed, Convert, Data, connect, header_of, recv, send
+from resumec.service.protocol import (
+    CONNECT_TIMEOUT, Build, Closed, Convert, Data, code_identity, connect, header_of, recv, send,
+)
 
 
 class _Unavailable(Exception):
@@ -33,9 +35,10 @@ class ServiceClient:
     note: str = ""
     warn: Callable[[str], None] | None = None
     connect_timeout: float = CONNECT_TIMEOUT
-    served: int = 0  # documents the service converted
+    served: int = 0  # documents the service converted (built too, or not)
     fallback: OneShot | None = None  # used once the service failed us
     _sock: socket.socket | None = field(default=None, repr=False)
+    _code: str | None = field(default=None, repr=False)  # code_identity(), once
     _closed: bool = False
 
     @property
@@ -75,7 +78,40 @@ class ServiceClient:
     def close(self) -> None:
         self._disconnect()
 
+    def build(self, job: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> tuple[bytes, bytes] | None:
+        """(DOCX, PDF) of a compile's job (resumec.pipeline.served_job), both made by the service.
+
+        None when the service cannot: it is gone, runs other code, or the
+        build failed there; the caller then builds the DOCX itself (and reports
+        its error) and converts as usual. A failed conversion is a ConvertError,
+        as from convert().
+        """
+        if self._closed or self.fallback is not None:
+            return None
+        if self._code is None:
+            self._code = code_identity()
+        try:
+            reply, payload = self._exchange(Build(self.identity, self._code, pdfa, timeout), job, timeout)
+        except _Unavailable:
+            self._disconnect()
+            return None
+        size = reply.get("docx")
+        if reply.get("ok") and isinstance(size, int) and not isinstance(size, bool) and 0 < size < len(payload):
+            self.served += 1
+            return payload[:size], payload[size:]
+        if reply.get("error"):
+            raise ConvertError(str(reply["error"]))
+        return None
+
     def _remote(self, docx: bytes, *, timeout: float, pdfa: bool) -> bytes:
+        reply, pdf = self._exchange(Convert(self.identity, pdfa, timeout), docx, timeout)
+        if not reply.get("ok"):
+            raise ConvertError(str(reply.get("error") or "the converter service failed"))
+        self.served += 1
+        return pdf
+
+    def _exchange(self, request: Convert | Build, payload: bytes, timeout: float) -> tuple[dict, bytes]:
+        """Ask, and once accepted send the payload; _Unavailable when the service is gone, refuses or breaks."""
         # A kept connection may have been closed by an idle service: one retry on a fresh one.
         for attempt in (1, 2):
             reused = self._sock is not None
@@ -83,7 +119,7 @@ class ServiceClient:
                 sock = self._sock or connect(self.address, self.connect_timeout)
                 self._sock = sock
                 sock.settimeout(self.connect_timeout)
-                send(sock, header_of(Convert(self.identity, pdfa, timeout)))
+                send(sock, header_of(request))
                 accepted, _ = recv(sock)
             except (OSError, Closed):
                 self._disconnect()
@@ -91,6 +127,8 @@ class ServiceClient:
                     continue
                 raise _Unavailable("") from None
             if not accepted.get("ok"):
+                if isinstance(request, Build):
+                    raise _Unavailable("")  # its Convert may still be welcome: convert() says if not
                 raise _Unavailable(
                     f"note: the converter service is not used ({accepted.get('refused') or 'refused'}); "
                     "converting with a new LibreOffice (restart it: resumec server stop; resumec server start)"
@@ -99,14 +137,10 @@ class ServiceClient:
         try:
             # The service applies `timeout` itself and may replace a hung LibreOffice once.
             sock.settimeout(2 * timeout + 90)
-            send(sock, header_of(Data()), docx)
-            reply, pdf = recv(sock)
+            send(sock, header_of(Data()), payload)
+            return recv(sock)
         except (OSError, Closed):
             raise _Unavailable("") from None
-        if not reply.get("ok"):
-            raise ConvertError(str(reply.get("error") or "the converter service failed"))
-        self.served += 1
-        return pdf
 
     def _disconnect(self) -> None:
         if self._sock is not None:

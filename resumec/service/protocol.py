@@ -9,6 +9,13 @@ header (a flat object), then the payload.
                                 → {"ok": true}  (accepted: it runs LibreOffice `identity`)
                                   or {"ok": false, "refused": "…"}
   then Data() + DOCX bytes      → {"ok": true} + PDF bytes, or {"ok": false, "error": "…"}
+  Build(identity, code, pdfa, timeout)
+                                → as Convert; also refused when `code` (code_identity())
+                                  is not the service's own: its DOCX would not be ours
+  then Data() + job (JSON)      → {"ok": true, "docx": N} + N bytes of DOCX, then the PDF bytes;
+                                  {"ok": false, "error": "…"} when the conversion failed;
+                                  {"ok": false} when the build failed (the client builds it
+                                  itself, and reports its own error)
 
 The accept step comes before the DOCX is sent, so a client learns within
 CONNECT_TIMEOUT that a service is alive and runs the LibreOffice it would have
@@ -68,16 +75,30 @@ class Convert:
 
 
 @dataclass(frozen=True)
+class Build:
+    """Build the DOCX of a compile's job in the service (warm: no imports, templates compiled), then convert it."""
+
+    identity: str
+    code: str
+    pdfa: bool = False
+    timeout: float = 120.0
+    op = "build"
+
+
+@dataclass(frozen=True)
 class Data:
     op = "data"
 
 
-Request = Union[Status, Stop, Convert, Data]
+Request = Union[Status, Stop, Convert, Build, Data]
 
 
 def header_of(request: Request) -> dict[str, Any]:
     if isinstance(request, Convert):
         return {"op": "convert", "identity": request.identity, "pdfa": request.pdfa, "timeout": request.timeout}
+    if isinstance(request, Build):
+        return {"op": "build", "identity": request.identity, "code": request.code, "pdfa": request.pdfa,
+                "timeout": request.timeout}
     return {"op": request.op}
 
 
@@ -90,18 +111,52 @@ def parse_request(header: dict[str, Any]) -> Request:
         return Stop()
     if op == "data":
         return Data()
-    if op == "convert":
+    if op in ("convert", "build"):
         identity, pdfa, timeout = header.get("identity"), header.get("pdfa", False), header.get("timeout", 120.0)
+        code = header.get("code", "")
         if (
             isinstance(identity, str)
+            and isinstance(code, str)
             and isinstance(pdfa, bool)
             and isinstance(timeout, (int, float))
             and not isinstance(timeout, bool)
             and math.isfinite(timeout)
             and 0 < timeout <= MAX_TIMEOUT
         ):
-            return Convert(identity, pdfa, float(timeout))
+            return Convert(identity, pdfa, float(timeout)) if op == "convert" else Build(identity, code, pdfa,
+                                                                                        float(timeout))
     raise Closed(f"not a request: {str(header)[:80]}")
+
+
+def code_identity() -> str:
+    """Names the code a DOCX build runs: resumec's files and its libraries', as found on disk (stats, no imports).
+
+    A service started before an upgrade (or an edit of a development
+    checkout) still runs the old code, so it must not build for a client
+    whose files differ: the bytes would not be what the cache key promises.
+    """
+    import hashlib
+    import importlib.util
+    import sys
+
+    from resumec import __version__
+
+    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{sys.prefix}".encode())
+    files = []
+    for folder, subdirs, names in os.walk(Path(__file__).resolve().parent.parent):  # all of resumec
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        files += [os.path.join(folder, name) for name in sorted(names) if name.endswith(".py")]
+    for name in ("jinja2", "lxml", "docx", "markupsafe"):  # an upgrade replaces a package's __init__.py
+        spec = importlib.util.find_spec(name)
+        files.append(spec.origin if spec is not None and spec.origin else name)
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+            continue
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 # -- framing -----------------------------------------------------------------------------

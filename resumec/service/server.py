@@ -3,7 +3,10 @@
 Run by `resumec server start [--foreground]`. Requests are served in the
 order LibreOffice can take them (the warm converter serialises them); a
 connection that sends anything but our protocol is closed, and a bug costs one
-request, never the service.
+request, never the service. A client may also hand over the DOCX build
+(`Build`): the service has python-docx and Jinja2 imported and the theme's
+templates compiled (one Builder), which a new client process would pay for
+on every compile.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from resumec.convert import Converter
 from resumec.errors import ConvertError, ResumecError, UsageError
 from resumec.service.daemon import make_private_dir
 from resumec.service.protocol import (
-    INFO_NAME, LOCK_NAME, SOCKET_NAME, Closed, Convert, Data, Status, Stop, parse_request, peer_uid, recv, send,
+    INFO_NAME, LOCK_NAME, SOCKET_NAME, Build, Closed, Convert, Data, Status, Stop, code_identity, parse_request,
+    peer_uid, recv, send,
 )
 from resumec.settings import DEFAULT_SERVER_IDLE, Settings
 
@@ -36,9 +40,12 @@ class _Service:
     identity: str
     address: Path
     idle_timeout: float
+    code: str = field(default_factory=code_identity)  # the code this process runs, for Build requests
+    builder: Any = None  # resumec.docx.builder.Builder, made on the first Build
     started: float = field(default_factory=time.time)
     last_active: float = field(default_factory=time.monotonic)
     conversions: int = 0
+    builds: int = 0
     active: int = 0
     ready: bool = False
     error: str | None = None  # why LibreOffice could not start
@@ -56,6 +63,7 @@ class _Service:
             "started": self.started,
             "uptime": time.time() - self.started,
             "conversions": self.conversions,
+            "builds": self.builds,
             "active": self.active,
             "ready": self.ready,
             "identity": self.identity,
@@ -98,23 +106,29 @@ def _handle(conn: socket.socket, service: _Service, log: Callable[[str], None]) 
                     log("stopping: asked to")
                     service.stop()
                     return
-                elif isinstance(request, Convert):
+                elif isinstance(request, (Convert, Build)):
                     if request.identity != service.identity:
                         send(conn, {"ok": False, "refused": f"it runs {service.identity.split(';')[0]}"})
                         continue
+                    if isinstance(request, Build) and request.code != service.code:
+                        send(conn, {"ok": False, "refused": "it runs other resumec code (restart it)"})
+                        continue
                     send(conn, {"ok": True})
                     conn.settimeout(60)
-                    data, docx = recv(conn)
+                    data, payload = recv(conn)
                     if not isinstance(parse_request(data), Data):
                         return
-                    send(conn, *_convert(service, docx, request))
+                    if isinstance(request, Build):
+                        send(conn, *_build(service, payload, request, log))
+                    else:
+                        send(conn, *_convert(service, payload, request))
                 else:
                     return  # data without a convert request first
             except (OSError, Closed):
                 return
 
 
-def _convert(service: _Service, docx: bytes, request: Convert) -> tuple[dict[str, Any], bytes]:
+def _convert(service: _Service, docx: bytes, request: Convert | Build) -> tuple[dict[str, Any], bytes]:
     with service.lock:
         service.active += 1
     try:
@@ -126,6 +140,34 @@ def _convert(service: _Service, docx: bytes, request: Convert) -> tuple[dict[str
         return {"ok": False, "error": exc.message}, b""
     except Exception as exc:  # a bug must cost one request, not the service
         return {"ok": False, "error": f"converter service error: {exc}"}, b""
+    finally:
+        with service.lock:
+            service.active -= 1
+            service.last_active = time.monotonic()
+
+
+def _build(service: _Service, job: bytes, request: Build, log: Callable[[str], None]) -> tuple[dict[str, Any], bytes]:
+    """The job's DOCX, built here, and its PDF; a build that fails is the client's to make (and report)."""
+    with service.lock:
+        service.active += 1  # held until the PDF is done too: the service is never idle in between
+    try:
+        try:
+            from resumec.docx.builder import Builder
+            from resumec.pipeline import build_served
+
+            with service.lock:
+                if service.builder is None:
+                    service.builder = Builder()
+            docx = build_served(job, service.builder)
+        except Exception as exc:  # ResumecError (a bad template, …) or a bug: the client's own build says which
+            log(f"a build was left to its client: {type(exc).__name__}: {exc}")
+            return {"ok": False}, b""
+        reply, pdf = _convert(service, docx, request)
+        if not reply.get("ok"):
+            return reply, b""
+        with service.lock:
+            service.builds += 1
+        return {"ok": True, "docx": len(docx)}, docx + pdf
     finally:
         with service.lock:
             service.active -= 1
@@ -241,4 +283,5 @@ def _warm_up(service: _Service, say: Callable[[str], None]) -> None:
         service.ready = True
         service.last_active = time.monotonic()
     say(f"LibreOffice ready in {time.perf_counter() - started:.2f} s (pid {service.converter.soffice_pid})")
+    import resumec.docx.document  # noqa: F401  what a first Build would otherwise wait for
 
