@@ -297,22 +297,9 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
     raw_pdf: bytes | None = None  # converted along with a DOCX built by the converter service
     with contextlib.ExitStack() as owned:
         if docx_digest is None:
-            if converts and converter is None:  # opened now (no LibreOffice starts yet): a service may build
-                from resumec import convert
-
-                cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
-                try:
-                    converter = owned.enter_context(convert.pool(1, run.settings, service=options.use_server,
-                                                                 warn=run.warn, cache_dir=cache_dir)).converters[0]
-                except LibreOfficeMissing:
-                    pass  # the DOCX is still built (and written); its conversion says what is missing
-            served = _build_served(job, options, run, converter) if converts else None
-            if served is not None:
-                docx_bytes, raw_pdf = served
-                docx_digest = store.put(job.docx_key, docx_bytes, "docx") if store else hashlib.sha256(
-                    docx_bytes).hexdigest()
-            else:
-                docx_bytes, docx_digest = _build_docx(job, options, run, store)
+            if converts and converter is None:
+                converter = _own_converter(options, run, owned)
+            docx_bytes, docx_digest, raw_pdf = _make_docx(job, options, run, store, converter if converts else None)
             run.count("docx_misses")
         else:
             run.count("docx_hits")
@@ -333,6 +320,29 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
     if "png" in options.formats:
         pages += _png(pdf, options, run, store)
         run.lap("png")
+
+
+def _own_converter(options: Options, run: _Run, owned: contextlib.ExitStack) -> Converter | None:
+    """This compile's own engine, opened before its DOCX is built (nothing starts yet), so a service may build it."""
+    from resumec import convert
+
+    cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
+    try:
+        return owned.enter_context(convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
+                                                cache_dir=cache_dir)).converters[0]
+    except LibreOfficeMissing:
+        return None  # the DOCX is still built (and written); its conversion says what is missing
+
+
+def _make_docx(job: _Job, options: Options, run: _Run, store: Cache | None,
+               converter: Converter | None) -> tuple[bytes, str, bytes | None]:
+    """(DOCX, its digest, and the unpinned PDF when the converter service built and converted it in one go)."""
+    served = _build_served(job, options, run, converter) if converter is not None else None
+    if served is None:
+        return (*_build_docx(job, options, run, store), None)
+    docx, raw_pdf = served
+    digest = store.put(job.docx_key, docx, "docx") if store else hashlib.sha256(docx).hexdigest()
+    return docx, digest, raw_pdf
 
 
 def served_job(job: _Job, options: Options) -> bytes:
