@@ -294,12 +294,13 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
         if docx_bytes is None:
             docx_digest = None
     converts = "pdf" in options.formats or "png" in options.formats
-    raw_pdf: bytes | None = None  # converted along with a DOCX built by the converter service
+    served_pdf: bytes | None = None  # made along with a DOCX built by the converter service
     with contextlib.ExitStack() as owned:
         if docx_digest is None:
             if converts and converter is None:
                 converter = _own_converter(options, run, owned)
-            docx_bytes, docx_digest, raw_pdf = _make_docx(job, options, run, store, converter if converts else None)
+            docx_bytes, docx_digest, served_pdf = _make_docx(job, options, run, store,
+                                                             converter if converts else None)
             run.count("docx_misses")
         else:
             run.count("docx_hits")
@@ -313,7 +314,7 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
             return (docx_bytes or (store.get_blob(docx_digest) if store else None)
                     or _build_docx(job, options, run, store)[0])
 
-        pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx, raw_pdf)
+        pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx, served_pdf)
     if "pdf" in options.formats:
         produced["pdf"] = (pdf, pdf_cached)
     run.lap("pdf")
@@ -336,13 +337,13 @@ def _own_converter(options: Options, run: _Run, owned: contextlib.ExitStack) -> 
 
 def _make_docx(job: _Job, options: Options, run: _Run, store: Cache | None,
                converter: Converter | None) -> tuple[bytes, str, bytes | None]:
-    """(DOCX, its digest, and the unpinned PDF when the converter service built and converted it in one go)."""
+    """(DOCX, its digest, and the pinned PDF when the converter service built and converted it in one go)."""
     served = _build_served(job, options, run, converter) if converter is not None else None
     if served is None:
         return (*_build_docx(job, options, run, store), None)
-    docx, raw_pdf = served
+    docx, pdf = served
     digest = store.put(job.docx_key, docx, "docx") if store else hashlib.sha256(docx).hexdigest()
-    return docx, digest, raw_pdf
+    return docx, digest, pdf
 
 
 def served_job(job: _Job, options: Options) -> bytes:
@@ -366,8 +367,9 @@ def served_job(job: _Job, options: Options) -> bytes:
     }, ensure_ascii=False, allow_nan=False).encode()
 
 
-def build_served(payload: bytes, builder: Builder) -> bytes:
-    """The DOCX of a served_job, built by the service with its Builder: the bytes the client would build."""
+def build_served(payload: bytes, builder: Builder) -> tuple[bytes, int]:
+    """The DOCX of a served_job, built by the service with its Builder: the bytes the client would build; and
+    the epoch its PDF is pinned to (convert.pin_pdf)."""
     import json
 
     from resumec import theme
@@ -378,12 +380,13 @@ def build_served(payload: bytes, builder: Builder) -> bytes:
     if chosen.fingerprint != job["fingerprint"]:
         raise InputError("the theme changed since the client read it")
     base_dir = Path(job["base_dir"]) if job["base_dir"] is not None else None
-    return build_docx(job["data"], chosen, [tuple(pair) for pair in job["order"]], base_dir=base_dir,
+    docx = build_docx(job["data"], chosen, [tuple(pair) for pair in job["order"]], base_dir=base_dir,
                       epoch=job["epoch"], lang=job["lang"], paper=job["paper"], builder=builder)
+    return docx, job["epoch"]
 
 
 def _build_served(job: _Job, options: Options, run: _Run, converter: Converter) -> tuple[bytes, bytes] | None:
-    """(DOCX, unpinned PDF) from a converter service that builds as well as converts; None to build here."""
+    """(DOCX, pinned PDF) from a converter service that builds as well as converts; None to build here."""
     build = getattr(converter, "build", None)  # only the service's client has one
     if build is None:
         return None
@@ -443,8 +446,8 @@ def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> 
 
 
 def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
-         docx_digest: str, get_docx: Callable[[], bytes], raw: bytes | None = None) -> tuple[bytes, bool]:
-    """The PDF from the cache, else converted (`raw`: already converted, with the DOCX, by the service)."""
+         docx_digest: str, get_docx: Callable[[], bytes], served: bytes | None = None) -> tuple[bytes, bool]:
+    """The PDF from the cache, else converted (`served`: made with the DOCX by the converter service, pinned)."""
     from resumec import convert
     from resumec.key import pdf_key
 
@@ -455,17 +458,19 @@ def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter:
         run.count("pdf_hits")
         return hit[1], True
     run.count("pdf_misses")
-    docx = get_docx()
-    run.progress("pdf")
-    if raw is not None:
-        pass
-    elif converter is not None:
-        raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+    if served is not None:
+        pdf = served
     else:
-        cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
-        with convert.pool(1, run.settings, service=options.use_server, warn=run.warn, cache_dir=cache_dir) as own:
-            raw = own.converters[0].convert(docx, timeout=options.timeout, pdfa=options.pdfa)
-    pdf = convert.pin_pdf(raw, job.epoch)
+        docx = get_docx()
+        run.progress("pdf")
+        if converter is not None:
+            raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+        else:
+            cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
+            with convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
+                              cache_dir=cache_dir) as own:
+                raw = own.converters[0].convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+        pdf = convert.pin_pdf(raw, job.epoch)
     if store:
         store.put(pkey, pdf, "pdf")
     return pdf, False

@@ -371,7 +371,8 @@ def test_a_served_build_refuses_a_theme_changed_since_its_key(tmp_path):
     job = {"data": json.loads((SAMPLES / "minimal.json").read_text("utf-8")), "theme": str(theme),
            "fingerprint": load_theme(str(theme)).fingerprint, "order": [["work", "Work"]], "base_dir": None,
            "epoch": 315532800, "lang": None, "paper": None}
-    assert build_served(json.dumps(job).encode(), Builder()).startswith(b"PK")
+    docx, epoch = build_served(json.dumps(job).encode(), Builder())
+    assert docx.startswith(b"PK") and epoch == job["epoch"]
     (theme / "theme.toml").write_text('[theme]\nextends = "classic"\n[colors]\naccent = "008000"\n', "utf-8")
     with pytest.raises(InputError, match="theme changed"):
         build_served(json.dumps(job).encode(), Builder())

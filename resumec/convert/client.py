@@ -14,11 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resumec.convert.oneshot import OneShot
+from typing import TYPE_CHECKING
+
 from resumec.errors import ConvertError
 from resumec.service.protocol import (
     CONNECT_TIMEOUT, Build, Closed, Convert, Data, code_identity, connect, header_of, recv, send,
 )
+
+if TYPE_CHECKING:
+    from resumec.convert.oneshot import OneShot
 
 
 class _Unavailable(Exception):
@@ -58,6 +62,8 @@ class ServiceClient:
                 self._disconnect()
                 if self._closed:
                     raise ConvertError("the LibreOffice converter was closed") from None
+                from resumec.convert.oneshot import OneShot  # imported only when needed: a fallback is rare
+
                 self.fallback = OneShot(soffice=self.soffice, identity=self.identity)
                 if str(why) and self.warn is not None:
                     self.warn(str(why))
@@ -79,7 +85,8 @@ class ServiceClient:
         self._disconnect()
 
     def build(self, job: bytes, *, timeout: float = 60.0, pdfa: bool = False) -> tuple[bytes, bytes] | None:
-        """(DOCX, PDF) of a compile's job (resumec.pipeline.served_job), both made by the service.
+        """(DOCX, PDF pinned to the job's epoch) of a compile's job (resumec.pipeline.served_job), both made by
+        the service.
 
         None when the service cannot: it is gone, runs other code, or the
         build failed there; the caller then builds the DOCX itself (and reports

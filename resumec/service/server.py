@@ -158,13 +158,16 @@ def _build(service: _Service, job: bytes, request: Build, log: Callable[[str], N
             with service.lock:
                 if service.builder is None:
                     service.builder = Builder()
-            docx = build_served(job, service.builder)
+            docx, epoch = build_served(job, service.builder)
         except Exception as exc:  # ResumecError (a bad template, …) or a bug: the client's own build says which
             log(f"a build was left to its client: {type(exc).__name__}: {exc}")
             return {"ok": False}, b""
         reply, pdf = _convert(service, docx, request)
         if not reply.get("ok"):
             return reply, b""
+        from resumec.convert import pin_pdf
+
+        pdf = pin_pdf(pdf, epoch)  # here, where pin is imported already: the client need not import it
         with service.lock:
             service.builds += 1
         return {"ok": True, "docx": len(docx)}, docx + pdf
