@@ -298,7 +298,8 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
     with contextlib.ExitStack() as owned:
         if docx_digest is None:
             if converts and converter is None:
-                converter = _own_converter(options, run, owned)
+                with contextlib.suppress(LibreOfficeMissing):  # the DOCX is still built; its conversion says so
+                    converter = _own_converter(options, run, owned)
             docx_bytes, docx_digest, served_pdf = _make_docx(job, options, run, store,
                                                              converter if converts else None)
             run.count("docx_misses")
@@ -314,7 +315,7 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
             return (docx_bytes or (store.get_blob(docx_digest) if store else None)
                     or _build_docx(job, options, run, store)[0])
 
-        pdf, pdf_cached = _pdf(job, options, run, store, converter, docx_digest, get_docx, served_pdf)
+        pdf, pdf_cached = _pdf(job, options, run, store, converter, owned, docx_digest, get_docx, served_pdf)
     if "pdf" in options.formats:
         produced["pdf"] = (pdf, pdf_cached)
     run.lap("pdf")
@@ -323,16 +324,14 @@ def _produce(job: _Job, options: Options, run: _Run, store: Cache | None, conver
         run.lap("png")
 
 
-def _own_converter(options: Options, run: _Run, owned: contextlib.ExitStack) -> Converter | None:
-    """This compile's own engine, opened before its DOCX is built (nothing starts yet), so a service may build it."""
+def _own_converter(options: Options, run: _Run, owned: contextlib.ExitStack) -> Converter:
+    """This compile's own engine, closed with `owned`. Opening it starts nothing (LibreOffice starts on the
+    first document), so on a DOCX miss it is opened before the build: a converter service may build it too."""
     from resumec import convert
 
     cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
-    try:
-        return owned.enter_context(convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
-                                                cache_dir=cache_dir)).converters[0]
-    except LibreOfficeMissing:
-        return None  # the DOCX is still built (and written); its conversion says what is missing
+    return owned.enter_context(convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
+                                            cache_dir=cache_dir)).converters[0]
 
 
 def _make_docx(job: _Job, options: Options, run: _Run, store: Cache | None,
@@ -446,7 +445,8 @@ def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> 
 
 
 def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter: Converter | None,
-         docx_digest: str, get_docx: Callable[[], bytes], served: bytes | None = None) -> tuple[bytes, bool]:
+         owned: contextlib.ExitStack, docx_digest: str, get_docx: Callable[[], bytes],
+         served: bytes | None = None) -> tuple[bytes, bool]:
     """The PDF from the cache, else converted (`served`: made with the DOCX by the converter service, pinned)."""
     from resumec import convert
     from resumec.key import pdf_key
@@ -463,13 +463,9 @@ def _pdf(job: _Job, options: Options, run: _Run, store: Cache | None, converter:
     else:
         docx = get_docx()
         run.progress("pdf")
-        if converter is not None:
-            raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
-        else:
-            cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
-            with convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
-                              cache_dir=cache_dir) as own:
-                raw = own.converters[0].convert(docx, timeout=options.timeout, pdfa=options.pdfa)
+        if converter is None:
+            converter = _own_converter(options, run, owned)  # LibreOfficeMissing: the DOCX is still written
+        raw = converter.convert(docx, timeout=options.timeout, pdfa=options.pdfa)
         pdf = convert.pin_pdf(raw, job.epoch)
     if store:
         store.put(pkey, pdf, "pdf")

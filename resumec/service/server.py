@@ -165,9 +165,13 @@ def _build(service: _Service, job: bytes, request: Build, log: Callable[[str], N
         reply, pdf = _convert(service, docx, request)
         if not reply.get("ok"):
             return reply, b""
-        from resumec.convert import pin_pdf
+        try:
+            from resumec.convert import pin_pdf
 
-        pdf = pin_pdf(pdf, epoch)  # here, where pin is imported already: the client need not import it
+            pdf = pin_pdf(pdf, epoch)  # here, where pin is imported already: the client need not import it
+        except Exception as exc:  # the client, converting itself, reports what is wrong with this PDF
+            log(f"a build was left to its client: {type(exc).__name__}: {exc}")
+            return {"ok": False}, b""
         with service.lock:
             service.builds += 1
         return {"ok": True, "docx": len(docx)}, docx + pdf
