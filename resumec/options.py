@@ -16,9 +16,12 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resumec.errors import UsageError
+
+if TYPE_CHECKING:
+    from resumec.settings import Settings
 
 FORMATS = ("docx", "pdf", "png", "html", "md", "txt")
 # What LibreOffice makes; every other format is rendered in Python.
@@ -53,6 +56,10 @@ class Options:
     serve: bool = False  # watch mode: a live preview page in the browser
     open: bool = False
     port: int | None = None  # None: a random free port (or the one this résumé's preview had last)
+
+    def cache_root(self, settings: Settings) -> Path | None:
+        """The cache directory this run reads and writes (--cache-dir, else the settings'); None with --no-cache."""
+        return (self.cache_dir or settings.cache_dir) if self.use_cache else None
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Options:

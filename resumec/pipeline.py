@@ -266,11 +266,12 @@ def _prepare(spec: str, options: Options, run: _Run, stdin: IO[Any] | None, many
 
 def _open_store(options: Options, run: _Run, remote: Remote | None) -> Cache | TieredCache | None:
     """The local cache, with the shared remote tier in front when there is one (`--no-cache`: neither)."""
-    if not options.use_cache:
+    root = options.cache_root(run.settings)
+    if root is None:
         return None
     from resumec.cache import Cache
 
-    local = Cache(options.cache_dir or run.settings.cache_dir, max_size=run.settings.cache_max_size, warn=run.warn)
+    local = Cache(root, max_size=run.settings.cache_max_size, warn=run.warn)
     if remote is None:
         remote = run.settings.open_remote(options.remote_cache, options.remote_read_only)
     if remote is None:
@@ -329,9 +330,8 @@ def _own_converter(options: Options, run: _Run, owned: contextlib.ExitStack) -> 
     first document), so on a DOCX miss it is opened before the build: a converter service may build it too."""
     from resumec import convert
 
-    cache_dir = (options.cache_dir or run.settings.cache_dir) if options.use_cache else None
     return owned.enter_context(convert.pool(1, run.settings, service=options.use_server, warn=run.warn,
-                                            cache_dir=cache_dir)).converters[0]
+                                            cache_dir=options.cache_root(run.settings))).converters[0]
 
 
 def _make_docx(job: _Job, options: Options, run: _Run, store: Cache | None,
@@ -437,7 +437,7 @@ def _build_docx(job: _Job, options: Options, run: _Run, store: Cache | None) -> 
 
     source = job.source
     base = source.path.parent if source.path is not None else None  # None: stdin's rules (assets.py)
-    builder = run.builder or Builder((options.cache_dir or run.settings.cache_dir) if options.use_cache else None)
+    builder = run.builder or Builder(options.cache_root(run.settings))
     data = build_docx(source.data, job.theme, job.order, base_dir=base, epoch=job.epoch, lang=job.lang,
                       paper=options.paper, builder=builder)
     digest = store.put(job.docx_key, data, "docx") if store else hashlib.sha256(data).hexdigest()

@@ -307,7 +307,7 @@ def _worker(conn: Any, converter: Converter | None, options: Options, settings: 
     signal.signal(signal.SIGTERM, stop)
     from resumec.docx.builder import Builder
 
-    builder = Builder((options.cache_dir or settings.cache_dir) if options.use_cache else None)
+    builder = Builder(options.cache_root(settings))
     converts = "pdf" in options.formats or "png" in options.formats
     warming: list[Any] = []
 
@@ -387,8 +387,7 @@ def _open_pool(workers: int, options: Options, reporter: Reporter, settings: Set
     from resumec import convert
 
     try:
-        cache_dir = (options.cache_dir or settings.cache_dir) if options.use_cache else None
         return convert.pool(workers, settings, service=options.use_server, warm=True, warn=reporter.warn,
-                            cache_dir=cache_dir)
+                            cache_dir=options.cache_root(settings))
     except ConvertError:
         return None

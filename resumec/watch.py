@@ -333,7 +333,7 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
         remote = open_remote(options, settings)  # one breaker for the session
         # One builder for the session: templates compile and the theme's styles are applied once, not on every
         # save; a theme edit changes the theme's fingerprint, which is the builder's key, so it is never stale.
-        builder = Builder((options.cache_dir or settings.cache_dir) if options.use_cache else None)
+        builder = Builder(options.cache_root(settings))
         if options.serve:
             previews = _start_previews(specs, options, reporter, settings)
         reporter.watching(specs, options.theme, pool.note if pool else "")
