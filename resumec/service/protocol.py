@@ -93,12 +93,8 @@ Request = Union[Status, Stop, Convert, Build, Data]
 
 
 def header_of(request: Request) -> dict[str, Any]:
-    if isinstance(request, Convert):
-        return {"op": "convert", "identity": request.identity, "pdfa": request.pdfa, "timeout": request.timeout}
-    if isinstance(request, Build):
-        return {"op": "build", "identity": request.identity, "code": request.code, "pdfa": request.pdfa,
-                "timeout": request.timeout}
-    return {"op": request.op}
+    fields = request._asdict() if isinstance(request, (Convert, Build)) else {}
+    return {"op": request.op, **fields}
 
 
 def parse_request(header: dict[str, Any]) -> Request:
