@@ -15,10 +15,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from resumec.errors import ConvertError, LibreOfficeMissing
 from resumec.settings import Settings
+
+if TYPE_CHECKING:
+    from resumec.convert.libreoffice import Seed
 
 __all__ = ["Converter", "Pool", "converter_identity", "find_soffice", "identity", "pin_pdf", "pool"]
 
@@ -121,21 +124,7 @@ def converter_identity(soffice: str) -> str:
     real = Path(os.path.realpath(soffice))
     program = real.parent  # program/ on Linux and Windows, Contents/MacOS on macOS
     root = program.parent
-    resources = root / "Resources"  # macOS keeps the ini files and registry here
-    version = None
-    for rdb in (program / "types.rdb", resources / "types.rdb"):
-        version = _rdb_version(rdb)
-        if version:
-            break
-    for xcd in (
-        root / "share" / "registry" / "main.xcd",
-        root / "share" / ".registry" / "main.xcd",  # Debian
-        resources / "registry" / "main.xcd",
-    ):
-        if version:
-            break
-        version = _registry_prop(xcd, "ooSetupVersionAboutBox")
-    build = _read_ini_value(program / "versionrc", "buildid") or _read_ini_value(resources / "versionrc", "buildid")
+    version, build = _version(program), _build_id(program)
     for lib in (
         program / "libmergedlo.so",
         root / "Frameworks" / "libmergedlo.dylib",
@@ -154,6 +143,41 @@ def converter_identity(soffice: str) -> str:
     if version:
         return " ".join(part for part in ("LibreOffice", version, build) if part) + f"; {fingerprint}"
     return f"soffice {real}; {fingerprint}"
+
+
+def profile_seed(soffice: str) -> Seed | None:
+    """What this LibreOffice's new profiles are seeded with (see `libreoffice.seed_profile`); None if unknown."""
+    from resumec.convert.libreoffice import Seed
+
+    program = Path(os.path.realpath(soffice)).parent
+    version = _version(program)
+    if not version:
+        return None
+    major_minor = ".".join(version.split(".")[:2])  # the form of ooSetupVersion, which LibreOffice compares
+    return Seed(major_minor, _build_id(program))
+
+
+def _version(program: Path) -> str | None:
+    """"7.4.7.2" from types.rdb, else "7.4" from the registry; `program` is soffice's folder."""
+    resources = program.parent / "Resources"  # macOS keeps the ini files and registry here
+    for rdb in (program / "types.rdb", resources / "types.rdb"):
+        version = _rdb_version(rdb)
+        if version:
+            return version
+    for xcd in (
+        program.parent / "share" / "registry" / "main.xcd",
+        program.parent / "share" / ".registry" / "main.xcd",  # Debian
+        resources / "registry" / "main.xcd",
+    ):
+        version = _registry_prop(xcd, "ooSetupVersionAboutBox")
+        if version:
+            return version
+    return None
+
+
+def _build_id(program: Path) -> str | None:
+    return (_read_ini_value(program / "versionrc", "buildid")
+            or _read_ini_value(program.parent / "Resources" / "versionrc", "buildid"))
 
 
 def identity(settings: Settings) -> str:

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resumec.convert.libreoffice import IMPORT_FILTER, kill_group, log_tail, pdf_filter_data, remove_ipc_sockets, soffice_env
+from resumec.convert.libreoffice import (IMPORT_FILTER, kill_group, log_tail, pdf_filter_data, remove_ipc_sockets,
+                                         seed_profile, soffice_env)
 from resumec.errors import ConvertError
 
 PROFILE_SLOTS = 4  # persistent profiles per LibreOffice build: conversions beyond these get a private one
@@ -117,10 +118,13 @@ def convert_oneshot(
     import subprocess
     import tempfile
 
+    from resumec.convert import profile_seed
+
     tmp = Path(tempfile.mkdtemp(prefix="resumec-soffice-", dir=tmp_root))
     profile = _claim_profile(profiles, tmp)
     good = False
     try:
+        seed_profile(profile.path, profile_seed(soffice))
         source = tmp / "in.docx"
         source.write_bytes(docx)
         log = tmp / "soffice.log"
@@ -181,9 +185,13 @@ def convert_oneshot(
 class _Profile:
     """The user profile a conversion runs with: a claimed persistent one (with its lock), or a private one."""
 
-    url: str
+    path: Path
     lock: int | None = None  # the flock'ed descriptor, passed to LibreOffice
     marker: Path | None = None  # exists while the profile is known good
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
 
     @property
     def fds(self) -> tuple[int, ...]:
@@ -211,7 +219,7 @@ def _build_name(identity: str) -> str:
 
 def _claim_profile(root: Path | None, tmp: Path) -> _Profile:
     """The first free persistent profile below `root`, reset if its last run did not end well; else a private one."""
-    private = _Profile((tmp / "profile").absolute().as_uri())
+    private = _Profile((tmp / "profile").absolute())
     if root is None:
         return private
     import fcntl
@@ -238,7 +246,7 @@ def _claim_profile(root: Path | None, tmp: Path) -> _Profile:
                     marker.unlink()  # in use: a crash from here on leaves it unmarked
                 else:
                     shutil.rmtree(profile, ignore_errors=True)  # never finished well: start it anew
-                claimed = _Profile(profile.absolute().as_uri(), fd, marker)
+                claimed = _Profile(profile.absolute(), fd, marker)
                 remove_ipc_sockets(claimed.url)  # a killed run's socket: no LibreOffice can be using this profile
                 return claimed
             except OSError:

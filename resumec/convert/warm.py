@@ -23,8 +23,8 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resumec.convert import converter_identity
-from resumec.convert.libreoffice import kill_group, log_tail, remove_ipc_sockets, soffice_env
+from resumec.convert import converter_identity, profile_seed
+from resumec.convert.libreoffice import kill_group, log_tail, remove_ipc_sockets, seed_profile, soffice_env
 from resumec.convert.oneshot import check_pdf
 from resumec.errors import ConvertError
 from resumec.settings import Settings
@@ -173,6 +173,7 @@ class WarmConverter:
         self.note = note
         self.tmp_root = tmp_root
         self.start_timeout = start_timeout
+        self.seed = profile_seed(soffice)
         self._lock = threading.Lock()
         self._state = _State()
         self._finalizer = weakref.finalize(self, _shutdown, self._state)
@@ -283,6 +284,7 @@ class WarmConverter:
         state.generation += 1
         # A fresh profile per LibreOffice: one killed mid-write may have left its profile broken.
         profile = state.workdir / f"profile-{state.generation}"
+        seed_profile(profile, self.seed)
         log = state.workdir / f"bridge-{state.generation}.log"
         pipe = f"resumec-{os.getpid()}-{secrets.token_hex(8)}"
         with open(log, "wb") as log_file:
