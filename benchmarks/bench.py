@@ -14,9 +14,15 @@ printed at the start and the end. Figures:
   watch     `resumec watch`: save -> new PDF on disk:      median <= 150 ms; baseline: the warm LibreOffice
             conversion of the same DOCX alone
   oneshot   uncached compile, no service:                  <= 1.2x bare `soffice --convert-to pdf` of its DOCX
-            (and the persistent LibreOffice profile against a private one, converting the same DOCX)
+            (and the persistent LibreOffice profile against a private one, converting the same DOCX; and,
+            for our own overhead, bare soffice with a profile seeded as resumec seeds its own)
   service   uncached compile with `resumec server` running: <= 0.25 s and <= 0.2x the one-shot compile
   batch     50 distinct résumés, `resumec compile DIR`:    <= 4.5 s, >= 15x a loop of one-shot compiles
+
+"Bare soffice" is LibreOffice as a user runs it, with a kept profile that LibreOffice does not seed: every
+start runs its graphics render tests (~1 s of CPU), which resumec's seeded profiles skip. So the one-shot
+compile is now ~2x faster than when the issue set the ratio goals, and the ratios against it are harder;
+the service and batch sections also print their ratio against bare soffice, which did not change.
 
 "Uncached" means a cache miss for the outputs: every run compiles a résumé with a new name into one cache
 directory, so its DOCX and PDF are built, while the compiled templates and styled bases that resumec keeps
@@ -291,6 +297,21 @@ def bench_watch(work: Path, saves: int, scale: float) -> None:
     row("  fastest, slowest save", f"{ms(min(latencies))}, {ms(max(latencies))}", "", "")
 
 
+def bare_soffice(work: Path, docx: Path, profile: Path) -> list[str]:
+    """`soffice --convert-to pdf` as a user runs it, with a kept but unseeded profile: LibreOffice's own cost."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice
+    return [soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
+            "--convert-to", "pdf", "--outdir", str(work / "bare"), str(docx)]
+
+
+def bare_loop(work: Path, docx: Path, count: int) -> float:
+    """Median time of `count` bare soffice conversions (after one that makes the profile)."""
+    cmd = bare_soffice(work, docx, work / "bare-profile")
+    run(cmd, check=False)
+    return median([run(cmd, check=False) for _ in range(count)])
+
+
 def bench_oneshot(work: Path, runs: int, scale: float) -> float:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     assert soffice
@@ -300,19 +321,28 @@ def bench_oneshot(work: Path, runs: int, scale: float) -> float:
     cold = run(resumec_cmd() + ["compile", str(inputs[0]), "-o", f"{out}/", "-q"], env)  # an empty cache dir
     docx = out / f"{inputs[0].stem}.docx"
     profile = work / "bare-profile"
-    bare_cmd = [soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
-                "--convert-to", "pdf", "--outdir", str(work / "bare"), str(docx)]
+    bare_cmd = bare_soffice(work, docx, profile)
     run(bare_cmd, check=False)  # create its profile once
-    ours, bare = [], []
+    # The same with a profile seeded as resumec seeds its own (see convert/libreoffice.py): what is left is our overhead.
+    sys.path.insert(0, str(ROOT))
+    from resumec.convert import profile_seed
+    from resumec.convert.libreoffice import seed_profile
+
+    seeded = work / "bare-seeded-profile"
+    seed_profile(seeded, profile_seed(soffice))
+    seeded_cmd = [part.replace(str(profile), str(seeded)) for part in bare_cmd]
+    run(seeded_cmd, check=False)
+    ours, bare, bare_seeded = [], [], []
     for path in inputs[1:]:  # interleaved; each input a miss
         ours.append(run(resumec_cmd() + ["compile", str(path), "-o", f"{out}/", "-q"], env))
         bare.append(run(bare_cmd, check=False))
-    value, base = median(ours), median(bare)
+        bare_seeded.append(run(seeded_cmd, check=False))
+    value, base, floor = median(ours), median(bare), median(bare_seeded)
     row("one-shot uncached compile", ms(value), "<= 1.2x bare soffice", f"bare soffice {ms(base)}: {value / base:.2f}x",
         value / base <= 1.2)
+    row("  against bare soffice, profile seeded", f"{value / floor:.2f}x", "", f"bare soffice, seeded {ms(floor)}")
     row("  first compile, empty cache dir", ms(cold), "", "")
     # The persistent profile, against a private one per conversion (what every conversion did before).
-    sys.path.insert(0, str(ROOT))
     from resumec.convert.oneshot import convert_oneshot
 
     data = docx.read_bytes()
@@ -357,6 +387,8 @@ def bench_service(work: Path, runs: int, scale: float) -> None:
     row("uncached compile, service running", ms(value), f"<= 250 ms (scaled {250 * scale:.0f})",
         f"one-shot {ms(base)}", value <= 0.25)
     row("  service / one-shot", f"{value / base:.2f}x", "<= 0.2x", "", value / base <= 0.2)
+    bare = bare_loop(work, out / f"{inputs[0].stem}.docx", runs)
+    row("  service / bare soffice", f"{value / bare:.2f}x", "", f"bare soffice {ms(bare)} (LibreOffice's own)")
 
 
 def bench_batch(work: Path, loop: int, scale: float) -> None:
@@ -380,6 +412,9 @@ def bench_batch(work: Path, loop: int, scale: float) -> None:
         f"one-shot loop {per_file * BATCH:.1f} s (extrapolated from {loop})", batch <= 4.5)
     row("  speed-up over the one-shot loop", f"{speedup:.1f}x", ">= 15x", "", speedup >= 15)
     row("  per résumé", ms(batch / BATCH), "", f"one-shot {ms(per_file)}")
+    bare = bare_loop(work, work / "loop-out" / f"{loop_inputs[0].stem}.docx", loop)
+    row("  speed-up over a bare soffice loop", f"{bare * BATCH / batch:.1f}x", "",
+        f"bare soffice loop {bare * BATCH:.1f} s (LibreOffice's own)")
 
 
 def main() -> int:
