@@ -158,7 +158,7 @@ def profile_seed(soffice: str) -> Seed | None:
 
 
 def _version(program: Path) -> str | None:
-    """"7.4.7.2" from types.rdb, else "7.4" from the registry; `program` is soffice's folder."""
+    """The version ("7.4.7.2" from types.rdb, else "7.4" from the registry); `program` is soffice's folder."""
     resources = program.parent / "Resources"  # macOS keeps the ini files and registry here
     for rdb in (program / "types.rdb", resources / "types.rdb"):
         version = _rdb_version(rdb)

@@ -91,8 +91,12 @@ def seed_profile(profile: Path, seed: Seed | None) -> None:
         at = text.rindex(_ITEMS_END)
         text = text[:at] + _LAST_VERSION.format(seed.version) + "\n" + text[at:]
         temp = registry.with_name(registry.name + ".resumec-tmp")
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, registry)  # LibreOffice never reads half a file
+        try:
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, registry)  # LibreOffice never reads half a file
+        finally:
+            if temp.exists():
+                temp.unlink()
     except OSError:
         pass
 
