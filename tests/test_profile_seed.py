@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import have_soffice
+from conftest import SAMPLES, have_soffice
 from resumec.convert import pin_pdf, profile_seed
 from resumec.convert.libreoffice import Seed, seed_profile
 from resumec.convert.oneshot import convert_oneshot, convert_target
@@ -37,7 +37,6 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 
 
 def docx_bytes(tmp_path: Path) -> bytes:
-    from conftest import SAMPLES
     from resumec.pipeline import Options, compile
 
     result = compile(SAMPLES / "full.json", Options(formats=("docx",), output=tmp_path / "docx", use_cache=False))
