@@ -1,4 +1,4 @@
-"""Turning Ctrl-C and SIGTERM into a clean unwind, never in the middle of an import.
+"""Turning Ctrl-C and SIGTERM into a clean unwind, never in the middle of an import or an output commit.
 
 A Python signal handler runs between any two bytecodes. Raising SystemExit
 there unwinds every `finally` (LibreOffice killed, temp files removed), which
@@ -25,9 +25,20 @@ from types import FrameType
 TICK = 0.2  # seconds: the longest a signal taken by another thread waits for its handler
 
 
-def in_import(frame: FrameType | None) -> bool:
+_COMMIT = os.path.join("resumec", "output.py")  # output.commit: renames outputs over the previous ones
+
+
+def must_wait(frame: FrameType | None) -> bool:
+    """True inside an import or an output commit, where a signal is delivered again a moment later.
+
+    A commit renames a compile's outputs over the previous ones in microseconds; cut in half, it would leave
+    a new PDF beside an old DOCX.
+    """
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
+        code = frame.f_code
+        if code.co_filename.startswith("<frozen importlib"):
+            return True
+        if code.co_name == "commit" and code.co_filename.endswith(_COMMIT):
             return True
         frame = frame.f_back
     return False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +89,9 @@ def write_all(files: Mapping[Path, bytes]) -> list[Written]:
     """Write every file atomically, or none of them.
 
     Raises OutputError (exit 4) naming the path; temp files are removed and the
-    previous outputs stay exactly as they were.
+    previous outputs stay exactly as they were. So does Ctrl-C or SIGTERM
+    (SystemExit) at any moment before `commit`, and `commit` itself is never
+    cut in half (see resumec.interrupt).
     """
     pending: list[tuple[Path, str]] = []
     results: list[Written] = []
@@ -99,19 +100,25 @@ def write_all(files: Mapping[Path, bytes]) -> list[Written]:
             if _holds(path, data):
                 results.append(Written(path, False))
                 continue
-            pending.append((path, _write_temp(path, data)))
+            _write_temp(path, data, pending)
             results.append(Written(path, True))
-        for path, tmp in pending:
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        commit(pending)
     except BaseException:
         for _, tmp in pending:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         raise
     return results
+
+
+def commit(pending: list[tuple[Path, str]]) -> None:
+    """Rename each temp file over its output: microseconds, during which a signal waits (resumec.interrupt), so
+    the outputs are all new or all as they were, never a mix."""
+    for path, tmp in pending:
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -123,12 +130,25 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
-def _write_temp(path: Path, data: bytes) -> str:
+def _write_temp(path: Path, data: bytes, pending: list[tuple[Path, str]]) -> None:
+    """`data` in a new temp file beside `path`, named in `pending` before it exists: a signal at any moment
+    (it unwinds as SystemExit) leaves no temp file behind, as write_all removes whatever `pending` names."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(path.parent / f".{path.name}.{os.urandom(8).hex()}.tmp")
+        pending.append((path, tmp))
+        try:
+            fd = os.open(tmp, flags, 0o600)
+            break
+        except FileExistsError:
+            pending.pop()  # another's file (a 64-bit coincidence): never ours to remove
+        except OSError as exc:
+            pending.pop()
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -136,10 +156,7 @@ def _write_temp(path: Path, data: bytes) -> str:
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode(path))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return tmp
 
 
 def _file_mode(path: Path) -> int:

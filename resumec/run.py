@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resumec.errors import ConvertError, ResumecError, UsageError
-from resumec.interrupt import TICK
+from resumec.interrupt import TICK, deliver_later, must_wait
 from resumec.options import Options, expand_inputs
 from resumec.pipeline import Result, compile, stages
 from resumec.report import Reporter
@@ -301,6 +301,9 @@ def _worker(conn: Any, converter: Converter | None, options: Options, settings: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def stop(signum: int, frame: Any) -> None:
+        if must_wait(frame):
+            deliver_later(signum)
+            return
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the cleanup must not be cut short
         raise _Stop()
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from resumec.errors import ConvertError, ResumecError, UsageError
-from resumec.interrupt import TICK, deliver_later, in_import
+from resumec.interrupt import TICK, deliver_later, must_wait
 from resumec.options import Options
 from resumec.pipeline import Result
 from resumec.report import Reporter
@@ -302,7 +302,7 @@ def run(specs: list[str], options: Options, reporter: Reporter, settings: Settin
     def on_signal(signum: int, frame: Any) -> None:
         if state["stopping"]:
             return  # already on the way out: never interrupt the cleanup
-        if in_import(frame):
+        if must_wait(frame):
             deliver_later(signum)
             return
         state["stopping"] = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -34,6 +35,62 @@ def test_write_all_failure_leaves_previous_outputs(tmp_path):
     assert "r.pdf" in info.value.message
     assert good.read_bytes() == b"old docx"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.docx", "sub"]
+
+
+def test_an_interrupt_while_a_temp_file_is_written_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C unwinds as an exception from wherever it lands; here, inside the second file's fsync."""
+    docx, pdf = tmp_path / "r.docx", tmp_path / "r.pdf"
+    docx.write_bytes(b"old docx")
+    pdf.write_bytes(b"old pdf")
+    calls = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(KeyboardInterrupt):
+        write_all({docx: b"new docx", pdf: b"new pdf"})
+    assert len(calls) == 2
+    assert (docx.read_bytes(), pdf.read_bytes()) == (b"old docx", b"old pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.docx", "r.pdf"]  # both temp files removed
+
+
+def test_a_signal_during_the_commit_waits_until_every_output_is_renamed(tmp_path, monkeypatch):
+    """SIGTERM landing between two renames is delivered again once both are done: never a new PDF beside an
+    old DOCX. (The handler is the command line's own.)"""
+    from resumec.cli import _terminate
+
+    docx, pdf = tmp_path / "r.docx", tmp_path / "r.pdf"
+    docx.write_bytes(b"old docx")
+    pdf.write_bytes(b"old pdf")
+    renamed = []
+    real_replace = os.replace
+
+    def replace(source: str, target: object) -> None:
+        real_replace(source, target)
+        renamed.append(target)
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before the next bytecode: inside commit
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
+    signal.signal(signal.SIGTERM, _terminate)
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        with pytest.raises(SystemExit) as info:
+            write_all({docx: b"new docx", pdf: b"new pdf"})
+            time.sleep(5)  # the signal comes back 10 ms after the commit, and ends this sleep
+        assert info.value.code == 128 + signal.SIGTERM
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert len(renamed) == 2
+    assert (docx.read_bytes(), pdf.read_bytes()) == (b"new docx", b"new pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.docx", "r.pdf"]
 
 
 def test_plan_paths(tmp_path):

@@ -11,7 +11,7 @@ import signal
 import sys
 from types import FrameType
 
-from resumec.interrupt import deliver_later, in_import
+from resumec.interrupt import deliver_later, must_wait
 
 
 def _ignore_signals() -> None:
@@ -20,7 +20,7 @@ def _ignore_signals() -> None:
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    if in_import(frame):
+    if must_wait(frame):
         deliver_later(signum)
         return
     # From here on we are unwinding: a second signal must not cut the cleanup
