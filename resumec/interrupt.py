@@ -1,4 +1,5 @@
-"""Turning Ctrl-C and SIGTERM into a clean unwind, never in the middle of an import or an output commit.
+"""Turning Ctrl-C and SIGTERM into a clean unwind, never in the middle of an import, an output commit or the
+removal of a temp folder.
 
 A Python signal handler runs between any two bytecodes. Raising SystemExit
 there unwinds every `finally` (LibreOffice killed, temp files removed), which
@@ -29,16 +30,20 @@ _COMMIT = os.path.join("resumec", "output.py")  # output.commit: renames outputs
 
 
 def must_wait(frame: FrameType | None) -> bool:
-    """True inside an import or an output commit, where a signal is delivered again a moment later.
+    """True inside an import, an output commit or a `shutil.rmtree`: there a signal is delivered again a moment
+    later, when they are done.
 
     A commit renames a compile's outputs over the previous ones in microseconds; cut in half, it would leave
-    a new PDF beside an old DOCX.
+    a new PDF beside an old DOCX. An rmtree is how every `finally` removes a temp folder (a LibreOffice
+    profile, a conversion's files) in a few milliseconds; cut in half, it would leave the rest behind.
     """
     while frame is not None:
         code = frame.f_code
         if code.co_filename.startswith("<frozen importlib"):
             return True
         if code.co_name == "commit" and code.co_filename.endswith(_COMMIT):
+            return True
+        if code.co_name == "rmtree" and code.co_filename.endswith("shutil.py"):
             return True
         frame = frame.f_back
     return False

@@ -214,6 +214,39 @@ def test_signal_at_any_stage_leaves_no_partial_output_or_orphan(project, tmp_pat
     assert wait_until(lambda: list(private.iterdir()) == [])
 
 
+def test_a_signal_during_a_temp_folder_removal_waits_until_it_is_gone(tmp_path, monkeypatch):
+    """Every `finally` removes its temp folder with shutil.rmtree; SIGTERM landing inside one is delivered again
+    once the folder is gone, so nothing is left half-removed. (The handler is the command line's own.)"""
+    from resumec.cli import _terminate
+
+    folder = tmp_path / "resumec-soffice-x"
+    for number in range(20):
+        (folder / f"sub{number % 4}").mkdir(parents=True, exist_ok=True)
+        (folder / f"sub{number % 4}" / f"file{number}").write_text("x")
+    removed = []
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        real_unlink(path, *args, **kwargs)
+        removed.append(path)
+        if len(removed) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before the next bytecode: inside rmtree
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
+    signal.signal(signal.SIGTERM, _terminate)
+    monkeypatch.setattr(os, "unlink", unlink)
+    try:
+        with pytest.raises(SystemExit) as info:
+            shutil.rmtree(folder)
+            time.sleep(5)  # the signal comes back 10 ms after the removal, and ends this sleep
+        assert info.value.code == 128 + signal.SIGTERM
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert len(removed) == 20 and not folder.exists()
+
+
 def _is_bin(pid: int) -> bool:
     try:
         return b"soffice.bin" in Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -177,8 +177,10 @@ def convert_oneshot(
         good = proc.returncode == 0
         return checked
     finally:
-        profile.release(good)
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            profile.release(good)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # never cut in half by a signal (resumec.interrupt)
 
 
 @dataclass
