@@ -134,6 +134,27 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
     return condition()
 
 
+def sigterm_comes_back_after(action) -> None:
+    """Run `action` under the command line's own SIGTERM handler; `action` sends itself SIGTERM at a moment
+    where resumec.interrupt makes the signal wait. Expects exit 143 from it once `action` is done (the caller
+    checks that nothing was cut in half); restores every handler it touched."""
+    import signal
+
+    from resumec.cli import _terminate
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with pytest.raises(SystemExit) as info:
+            action()
+            time.sleep(5)  # the signal comes back 10 ms after `action`, and ends this sleep
+        assert info.value.code == 128 + signal.SIGTERM
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def have_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
 

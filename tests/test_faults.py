@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, alive, run_cli, soffice_processes, wait_until
+from conftest import SAMPLES, alive, run_cli, sigterm_comes_back_after, soffice_processes, wait_until
 
 REAL_SOFFICE = shutil.which("soffice")
 
@@ -216,9 +216,7 @@ def test_signal_at_any_stage_leaves_no_partial_output_or_orphan(project, tmp_pat
 
 def test_a_signal_during_a_temp_folder_removal_waits_until_it_is_gone(tmp_path, monkeypatch):
     """Every `finally` removes its temp folder with shutil.rmtree; SIGTERM landing inside one is delivered again
-    once the folder is gone, so nothing is left half-removed. (The handler is the command line's own.)"""
-    from resumec.cli import _terminate
-
+    once the folder is gone, so nothing is left half-removed."""
     folder = tmp_path / "resumec-soffice-x"
     for number in range(20):
         (folder / f"sub{number % 4}").mkdir(parents=True, exist_ok=True)
@@ -232,18 +230,8 @@ def test_a_signal_during_a_temp_folder_removal_waits_until_it_is_gone(tmp_path, 
         if len(removed) == 1:
             os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before the next bytecode: inside rmtree
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
-    signal.signal(signal.SIGTERM, _terminate)
     monkeypatch.setattr(os, "unlink", unlink)
-    try:
-        with pytest.raises(SystemExit) as info:
-            shutil.rmtree(folder)
-            time.sleep(5)  # the signal comes back 10 ms after the removal, and ends this sleep
-        assert info.value.code == 128 + signal.SIGTERM
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    sigterm_comes_back_after(lambda: shutil.rmtree(folder))
     assert len(removed) == 20 and not folder.exists()
 
 
